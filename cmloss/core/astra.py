@@ -1,0 +1,202 @@
+"""ASTra: the asymmetric sigmoid output of Twomey and Gorse (ICANN 2022).
+
+Equations (numbers as in the paper):
+
+* Eq. 4, the activation: ``ASTra(x, b) = 1 - (1 + b e^{b x})^{-1/b}``; ``b = 1`` is the
+  logistic sigmoid.
+* Eq. 5, its threshold (the point of steepest slope, reached at ``x = 0``):
+  ``tau(b) = 1 - (1 + b)^{-1/b}``; ``tau(1) = 0.5`` and ``tau`` decreases as ``b`` grows.
+* Eq. 6, the z-transform that moves the 0.5 pivot of a loss to ``tau``:
+  ``z(y, tau) = y (1 - tau) / (y (1 - tau) + (1 - y) tau)``. In logit space it is a shift,
+  ``logit z = logit y - logit tau``, which is how it is computed here when stability matters.
+* Eq. 7, the slope from an unconstrained parameter: ``b = 2 + beta`` if ``beta > 0`` else
+  ``1 + e^beta`` (so ``b > 1``, continuous and continuously differentiable at 0).
+
+Stable evaluation. With ``t = b x + log b`` and ``v = softplus(t) / b``,
+``ASTra = 1 - e^{-v} = -expm1(-v)``, ``log(1 - ASTra) = -v`` exactly, and
+``log ASTra = log(1 - e^{-v})`` is evaluated with the ``log1mexp`` split and, where ``v``
+underflows (very negative ``x``), from ``log v = log softplus(t) - log b ~ t - log b``.
+Nothing overflows for ``|x|`` up to 1e4 and ``b`` up to 100 in float32, and every branch
+of every ``where`` is fed a safe input, so gradients are finite as well.
+"""
+
+from __future__ import annotations
+
+import math
+
+from keras import ops
+
+from cmloss.core.validation import check_positive, check_probability, concrete_value
+
+__all__ = [
+    "astra", "astra_logit", "astra_threshold", "astra_threshold_logit", "astra_z_logit",
+    "z_transform", "slope_from_beta", "beta_from_slope", "slope_from_threshold",
+    "wrong_ordering_band",
+]
+
+_LN2 = math.log(2.0)
+
+
+def _as_pair(x, b):
+    x = ops.convert_to_tensor(x)
+    if "float" not in str(x.dtype):
+        x = ops.cast(x, "float32")
+    values = concrete_value(b)
+    if values is not None and values.size and (not (values > 0).all()):
+        raise ValueError(f"b (the ASTra slope) must be > 0; got b={values.ravel()[:5].tolist()}.")
+    b = ops.cast(ops.convert_to_tensor(b), x.dtype)
+    return x, b
+
+
+def _log1mexp(v):
+    """``log(1 - exp(-v))`` for ``v > 0`` (Maechler's split at log 2)."""
+    near = v < _LN2
+    a = ops.log(-ops.expm1(-ops.where(near, v, ops.full_like(v, _LN2))))
+    c = ops.log1p(-ops.exp(-ops.where(near, ops.full_like(v, _LN2), v)))
+    return ops.where(near, a, c)
+
+
+def _log_parts(x, b):
+    """Return ``(log ASTra(x, b), v)`` with ``v = -log(1 - ASTra(x, b))``."""
+    t = b * x + ops.log(b)
+    v = ops.softplus(t) / b
+    tiny = t < -20.0  # softplus(t) = e^t (1 - e^t / 2 + ...): log softplus(t) = t to 1e-9
+    log_u = ops.where(tiny, t, ops.log(ops.softplus(ops.where(tiny, ops.zeros_like(t), t))))
+    log_v = log_u - ops.log(b)
+    small = v < 1e-3  # log(1 - e^-v) = log v - v/2 + v^2/24 - ...
+    series = log_v - v / 2.0 + v * v / 24.0
+    return ops.where(small, series, _log1mexp(ops.where(small, ops.ones_like(v), v))), v
+
+
+def astra(x, b):
+    """``ASTra(x, b) = 1 - (1 + b e^{b x})^{-1/b}`` (Eq. 4), stable for large ``|x|``.
+
+    Args:
+        x: pre-activation (the output unit's net input).
+        b: slope, > 0 (``b = 1`` gives the sigmoid, ``b > 1`` a threshold below 0.5).
+
+    Example:
+    >>> round(float(astra(0.0, 7.39635)), 5)
+    0.25
+    """
+    x, b = _as_pair(x, b)
+    _, v = _log_parts(x, b)
+    return ops.where(ops.equal(b, 1.0), ops.sigmoid(x), -ops.expm1(-v))
+
+
+def astra_logit(x, b):
+    """``logit(ASTra(x, b))``, finite even where ASTra rounds to 0 or 1."""
+    x, b = _as_pair(x, b)
+    log_y, v = _log_parts(x, b)
+    return ops.where(ops.equal(b, 1.0), x, log_y + v)
+
+
+def astra_threshold(b):
+    """``tau(b) = 1 - (1 + b)^{-1/b}`` (Eq. 5).
+
+    Example:
+    >>> round(float(astra_threshold(7.39635)), 5)
+    0.25
+    """
+    b = ops.convert_to_tensor(b)
+    if "float" not in str(b.dtype):
+        b = ops.cast(b, "float32")
+    return -ops.expm1(-ops.log1p(b) / b)
+
+
+def astra_threshold_logit(b):
+    """``logit(tau(b))``, computed without forming ``tau``."""
+    b = ops.convert_to_tensor(b)
+    if "float" not in str(b.dtype):
+        b = ops.cast(b, "float32")
+    w = ops.log1p(b) / b  # -log(1 - tau)
+    return _log1mexp(w) + w
+
+
+def astra_z_logit(x, b):
+    """``logit z(ASTra(x, b), tau(b))``: the z-transformed output in logit space.
+
+    Zero exactly at ``x = 0`` (the threshold), so ``sigmoid`` of it is 0.5 there.
+    """
+    x, b = _as_pair(x, b)
+    return astra_logit(x, b) - astra_threshold_logit(b)
+
+
+def z_transform(y_hat, tau):
+    """``z(y, tau) = y (1 - tau) / (y (1 - tau) + (1 - y) tau)`` (Eq. 6).
+
+    Maps ``tau`` to 0.5, 0 to 0 and 1 to 1, monotonically, so that any loss or metric that
+    pivots at 0.5 pivots at ``tau`` instead.
+
+    Example:
+    >>> float(z_transform(0.25, 0.25))
+    0.5
+    """
+    y = ops.convert_to_tensor(y_hat)
+    if "float" not in str(y.dtype):
+        y = ops.cast(y, "float32")
+    tau = ops.cast(tau, y.dtype)
+    a = y * (1.0 - tau)
+    return a / (a + (1.0 - y) * tau)
+
+
+def slope_from_beta(beta):
+    """``b = 2 + beta`` if ``beta > 0`` else ``1 + e^beta`` (Eq. 7)."""
+    beta = ops.convert_to_tensor(beta)
+    if "float" not in str(beta.dtype):
+        beta = ops.cast(beta, "float32")
+    pos = beta > 0
+    return ops.where(pos, 2.0 + beta, 1.0 + ops.exp(ops.where(pos, ops.zeros_like(beta), beta)))
+
+
+def beta_from_slope(b: float) -> float:
+    """Inverse of Eq. 7 for a slope ``b > 1`` (Python float)."""
+    b = check_positive(b, "b")
+    if b <= 1.0:
+        raise ValueError(f"b must be > 1 to have an unconstrained beta (Eq. 7); got b={b!r}.")
+    return b - 2.0 if b >= 2.0 else math.log(b - 1.0)
+
+
+def _tau(b: float) -> float:
+    return -math.expm1(-math.log1p(b) / b)
+
+
+def slope_from_threshold(threshold: float) -> float:
+    """The slope ``b >= 1`` whose ASTra threshold (Eq. 5) is ``threshold``.
+
+    Solved by bisection on ``log b`` in float64 (``tau`` is strictly decreasing in ``b``).
+
+    Args:
+        threshold: a number in (0, 0.5]; 0.5 gives ``b = 1`` (the sigmoid).
+
+    Example:
+    >>> round(slope_from_threshold(0.25), 5)
+    7.39635
+    """
+    tau = check_probability(threshold, "threshold", low=0.0, high=0.5, low_open=True)
+    if tau == 0.5:
+        return 1.0
+    lo, hi = 0.0, 1.0  # log b
+    while _tau(math.exp(hi)) > tau:
+        lo, hi = hi, 2.0 * hi
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if _tau(math.exp(mid)) > tau:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(0.5 * (lo + hi))
+
+
+def wrong_ordering_band(b: float) -> tuple[float, float]:
+    """The inputs ``0 < x < log((2^b - 1) / b) / b`` where plain BCE on ASTra(x, b) is
+    wrongly ordered: ``x > 0`` is predicted positive (``ASTra > tau``) yet
+    ``BCE(y_hat, 0) < BCE(y_hat, 1)`` because ``y_hat < 0.5`` (ASTra paper, Fig. 2b).
+
+    Example:
+    >>> lo, hi = wrong_ordering_band(7.39635)
+    >>> round(hi, 4)
+    0.4218
+    """
+    b = check_positive(b, "b")
+    return 0.0, math.log((2.0**b - 1.0) / b) / b

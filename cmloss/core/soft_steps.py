@@ -1,0 +1,239 @@
+"""Soft steps: how scores in [0, 1] become soft predictions for a confusion matrix.
+
+A hard classifier predicts ``1[p > t]``. If the threshold ``t`` is instead a random
+variable with cumulative distribution function ``F``, the *expected* prediction is
+``P(t < p) = F(p)``: a smooth, differentiable step. The three papers behind cmloss are
+three choices of ``F``:
+
+================  ==========================================  =========================
+soft step         ``F(p)``                                     threshold distribution
+================  ==========================================  =========================
+``Identity``      ``p``                                        uniform on [0, 1]
+                                                               (ASTra's approximated CM)
+``Amplify(L)``    ``1 / (1 + exp(-L (p - 0.5)))``              logistic, mean 0.5,
+                                                               scale 1/L (AnyLoss)
+``CosineThreshold``  ``1/2 + s/2 + sin(pi s)/(2 pi)``,         raised cosine on
+(mu, delta)       ``s = clip((p - mu) / delta, -1, 1)``        [mu - delta, mu + delta] (SOL)
+================  ==========================================  =========================
+
+Only ``keras.ops`` is used, so every Keras backend works. Each soft step is a
+serializable Keras object (``get_config``/``from_config``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import ops
+
+from cmloss.core.validation import check_L, check_positive, check_probability
+
+__all__ = [
+    "SoftStep", "Identity", "Amplify", "CosineThreshold", "get", "serialize", "Saturation",
+    "amplification_saturation", "max_unsaturated_L",
+]
+
+
+class SoftStep:
+    """Base class: a monotone map from scores in [0, 1] to soft predictions in [0, 1]."""
+
+    name = "soft_step"
+
+    def __call__(self, p):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict) -> SoftStep:
+        return cls(**config)
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+@keras.saving.register_keras_serializable(package="cmloss")
+class Identity(SoftStep):
+    """``F(p) = p``: the approximated confusion matrix of the ASTra/GMN papers.
+
+    Example:
+    >>> float(Identity()(0.3))
+    0.3
+    """
+
+    name = "identity"
+
+    def __call__(self, p):
+        return ops.convert_to_tensor(p)
+
+
+@keras.saving.register_keras_serializable(package="cmloss")
+class Amplify(SoftStep):
+    """AnyLoss amplification ``A(p) = 1 / (1 + exp(-L (p - 0.5)))``.
+
+    Args:
+        L: slope, a finite number > 0 (the paper's default is 73). Larger L brings the
+            soft confusion matrix closer to the hard one but saturates sooner in floating
+            point; see :func:`cmloss.amplification_saturation`.
+
+    Example:
+    >>> round(float(Amplify(L=73)(0.6)), 4)
+    0.9993
+    """
+
+    name = "amplify"
+
+    def __init__(self, L: float = 73.0):
+        self.L = check_L(L)
+
+    def __call__(self, p):
+        p = ops.convert_to_tensor(p)
+        return ops.sigmoid(ops.cast(self.L, p.dtype) * (p - ops.cast(0.5, p.dtype)))
+
+    def get_config(self) -> dict:
+        return {"L": self.L}
+
+
+@keras.saving.register_keras_serializable(package="cmloss")
+class CosineThreshold(SoftStep):
+    """SOL's expected prediction under a raised-cosine threshold distribution.
+
+    ``F(p) = 1/2 + s/2 + sin(pi s) / (2 pi)`` with ``s = clip((p - mu) / delta, -1, 1)``:
+    the CDF of the density ``(1 + cos(pi (t - mu) / delta)) / (2 delta)`` on
+    ``[mu - delta, mu + delta]`` (Marchetti et al., Score-Oriented Loss).
+
+    Args:
+        mu: centre of the threshold distribution, in [0, 1] (default 0.5).
+        delta: half-width, > 0 (default 0.1).
+
+    Example:
+    >>> float(CosineThreshold(mu=0.5, delta=0.1)(0.5))
+    0.5
+    """
+
+    name = "cosine"
+
+    def __init__(self, mu: float = 0.5, delta: float = 0.1):
+        self.mu = check_probability(mu, "mu")
+        self.delta = check_positive(delta, "delta", what=" (half-width of the threshold range)")
+
+    def __call__(self, p):
+        p = ops.convert_to_tensor(p)
+        s = ops.clip((p - ops.cast(self.mu, p.dtype)) / ops.cast(self.delta, p.dtype), -1.0, 1.0)
+        return 0.5 + 0.5 * s + ops.sin(math.pi * s) / (2.0 * math.pi)
+
+    def get_config(self) -> dict:
+        return {"mu": self.mu, "delta": self.delta}
+
+
+_BY_NAME = {cls.name: cls for cls in (Identity, Amplify, CosineThreshold)}
+
+
+def get(identifier) -> SoftStep:
+    """Return a soft step from an instance, a name (``"identity"``, ``"amplify"``,
+    ``"cosine"``), a Keras config dict, or ``None`` (identity)."""
+    if identifier is None:
+        return Identity()
+    if isinstance(identifier, SoftStep):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise ValueError(
+                f"soft_step must be one of {sorted(_BY_NAME)} or a SoftStep instance; "
+                f"got soft_step={identifier!r}."
+            )
+        return _BY_NAME[identifier]()
+    if isinstance(identifier, dict):
+        obj = keras.saving.deserialize_keras_object(identifier)
+        if isinstance(obj, SoftStep):
+            return obj
+    raise ValueError(
+        f"soft_step must be a SoftStep, one of {sorted(_BY_NAME)}, a serialized SoftStep or "
+        f"None; got soft_step={identifier!r}."
+    )
+
+
+def serialize(step: SoftStep) -> dict:
+    """Keras serialization of a soft step (the inverse of :func:`get` on dicts)."""
+    return keras.saving.serialize_keras_object(step)
+
+
+@dataclass(frozen=True)
+class Saturation:
+    """Where the amplification ``A(p)`` rounds to exactly 0 or 1 in a float dtype.
+
+    Attributes:
+        L: the slope examined.
+        dtype: the float dtype, e.g. ``"float32"``.
+        a_at_one: ``A(1)`` as computed in ``dtype``.
+        a_at_zero: ``A(0)`` as computed in ``dtype``.
+        p_one: the smallest score ``p`` in [0.5, 1] with ``A(p) == 1``, or ``None`` if
+            ``A(1) < 1``. Above it the gradient ``L A (1 - A)`` is exactly zero.
+        p_zero: the largest ``p`` in [0, 0.5] with ``A(p) == 0``, or ``None``.
+        saturated: ``A(1) == 1`` or ``A(0) == 0`` (the loss stops learning from confident
+            correct or wrong predictions).
+    """
+
+    L: float
+    dtype: str
+    a_at_one: float
+    a_at_zero: float
+    p_one: float | None
+    p_zero: float | None
+
+    @property
+    def saturated(self) -> bool:
+        return self.p_one is not None or self.p_zero is not None
+
+
+def _amplified(L: float, p: float, dtype: str) -> float:
+    return float(keras.ops.convert_to_numpy(Amplify(L)(np.asarray(p, dtype=dtype))))
+
+
+def _first_true(pred, lo: float, hi: float, iters: int = 80) -> float:
+    """Smallest x in [lo, hi] with pred(x) true, given pred(hi) true and monotone."""
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        if pred(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def amplification_saturation(L: float, dtype: str = "float32") -> Saturation:
+    """Report where ``A(p) = 1 / (1 + exp(-L (p - 0.5)))`` saturates in ``dtype``.
+
+    Computed with this library's own :class:`Amplify` on the active Keras backend, so the
+    figures are those your training run sees.
+
+    Example:
+    >>> amplification_saturation(10.0, "float64").saturated
+    False
+    """
+    L = check_L(L)
+    a1, a0 = _amplified(L, 1.0, dtype), _amplified(L, 0.0, dtype)
+    p_one = _first_true(lambda p: _amplified(L, p, dtype) == 1.0, 0.5, 1.0) if a1 == 1.0 else None
+    p_zero = None
+    if a0 == 0.0:
+        p_zero = -_first_true(lambda q: _amplified(L, -q, dtype) == 0.0, -0.5, 0.0)
+    return Saturation(L=L, dtype=str(dtype), a_at_one=a1, a_at_zero=a0, p_one=p_one,
+                      p_zero=p_zero)
+
+
+def max_unsaturated_L(dtype: str = "float32", upper: float = 1e4) -> float:
+    """The largest ``L`` for which ``A(1) < 1`` in ``dtype`` (bisection; the book's upper
+    bound on L). Beyond it a perfectly confident correct positive contributes no gradient.
+    """
+    return _first_true(lambda L: _amplified(L, 1.0, dtype) == 1.0, 1e-3, upper, iters=100)
