@@ -119,7 +119,7 @@ def _readonly(*arrays: np.ndarray) -> None:
         array.setflags(write=False)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def _read_arff_cached(path: str, size: int, mtime_ns: int) -> tuple:
     del size, mtime_ns  # part of the cache key only
     table = load_arff(path)
@@ -275,7 +275,10 @@ def _load_astra(info: DatasetInfo, path: Path, random_state: object) -> Dataset:
     if info.name not in _ASTRA_DRAWS:
         return _finish(info, X, y, names, None, label)
     n_pos, n_neg = _ASTRA_DRAWS[info.name]
-    rng = np.random.default_rng(random_state)
+    if isinstance(random_state, (np.random.Generator, np.random.RandomState)):
+        rng = random_state
+    else:
+        rng = np.random.default_rng(random_state)
     positives = rng.choice(np.flatnonzero(y == 1), size=n_pos, replace=False)
     negatives = np.flatnonzero(y == 0)
     if n_neg is not None:
