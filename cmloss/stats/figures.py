@@ -1,0 +1,222 @@
+"""Figures of Bayesian comparisons, in the book's colours (:mod:`cmloss.plotting`).
+
+Matplotlib is imported inside each function, so importing this module is cheap.
+
+- :func:`plot_simplex`: the sign test's posterior draws in a triangle (like baycomp's own
+  ``plot_simplex``), each draw coloured by the region that wins in it (method ``a``'s
+  colour, grey for the rope, method ``b``'s colour), vertices labelled with the method
+  names and probabilities.
+- :func:`plot_wtl_vs_imbalance`: per-dataset decisions (win, tie, loss, undecided) of
+  each pair against the dataset's imbalance ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cmloss.plotting import method_color
+from cmloss.stats.bayesian import BayesResult
+
+__all__ = ["ROPE_COLOR", "plot_simplex", "plot_wtl_vs_imbalance"]
+
+ROPE_COLOR: str = "#949494"
+"""Colour of the rope (practical equivalence) in every comparison figure."""
+
+_SQ3 = math.sqrt(3.0)
+
+
+def _project(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Barycentric (a, rope, b) -> plane: a at (0, 0), b at (1, 0), rope at the top."""
+    pa, pr, pb = weights.T
+    total = pa + pr + pb
+    return (pb + pr / 2) / total, (pr * _SQ3 / 2) / total
+
+
+def plot_simplex(
+    result: BayesResult | np.ndarray,
+    names: tuple[str, str] | None = None,
+    *,
+    ax: Any = None,
+    max_points: int = 5_000,
+    seed: int = 0,
+    title: str | None = None,
+) -> Any:
+    """Plot sign-test posterior draws in a simplex (ternary) diagram.
+
+    Args:
+        result: A sign-test :class:`BayesResult` computed with ``keep_samples=True``, or an
+            ``(nsamples, 3)`` array of (a better, rope, b better) weights.
+        names: Method names (default: the result's).
+        ax: Matplotlib axes to draw in (default: a new figure).
+        max_points: Draws plotted at most (a seeded random subset, for speed).
+        seed: Seed of that subset.
+        title: Axes title (default: "``a`` vs ``b``").
+
+    Returns:
+        The matplotlib figure.
+
+    Raises:
+        ValueError: A result without samples, or samples of the wrong shape.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    if isinstance(result, BayesResult):
+        if result.samples is None or result.samples.ndim != 2:
+            raise ValueError("plot_simplex needs a sign-test result computed with "
+                             "keep_samples=True")
+        samples = result.samples
+        names = names or (result.method_a, result.method_b)
+        probs = (result.p_a_better, result.p_rope, result.p_b_better)
+    else:
+        samples = np.asarray(result, dtype=float)
+        if samples.ndim != 2 or samples.shape[1] != 3:
+            raise ValueError(f"samples must have shape (nsamples, 3), got {samples.shape}")
+        names = names or ("a", "b")
+        winners = np.argmax(samples, axis=1)
+        probs = tuple(np.bincount(winners, minlength=3) / len(winners))
+    if len(samples) > max_points:
+        keep = np.random.default_rng(seed).choice(len(samples), max_points, replace=False)
+        samples = samples[keep]
+    colors = [method_color(names[0]), ROPE_COLOR, method_color(names[1])]
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 5.0))
+    else:
+        fig = ax.figure
+    ax.set_aspect("equal")
+    ax.add_line(Line2D([0, 0.5, 1, 0], [0, _SQ3 / 2, 0, 0], color="black", linewidth=1))
+    cx, cy = 0.5, _SQ3 / 6  # centroid; lines to the edge midpoints split the regions
+    for mx, my in ((0.25, _SQ3 / 4), (0.75, _SQ3 / 4), (0.5, 0.0)):
+        ax.add_line(Line2D([cx, mx], [cy, my], color="black", linewidth=0.8,
+                           linestyle="--"))
+    x, y = _project(samples)
+    region = np.argmax(samples, axis=1)
+    for k in range(3):
+        sel = region == k
+        if sel.any():
+            ax.scatter(x[sel], y[sel], s=6, alpha=0.4, color=colors[k], linewidths=0,
+                       rasterized=True)
+    labels = [f"{names[0]} better\np = {probs[0]:.3f}", f"rope\np = {probs[1]:.3f}",
+              f"{names[1]} better\np = {probs[2]:.3f}"]
+    ax.text(0, -0.04, labels[0], ha="center", va="top", color=colors[0], fontweight="bold")
+    ax.text(0.5, _SQ3 / 2 + 0.03, labels[1], ha="center", va="bottom", color="dimgray",
+            fontweight="bold")
+    ax.text(1, -0.04, labels[2], ha="center", va="top", color=colors[2], fontweight="bold")
+    ax.set_xlim(-0.2, 1.2)
+    ax.set_ylim(-0.25, 1.12)
+    ax.axis("off")
+    ax.set_title(title or f"{names[0]} vs {names[1]}: sign-test posterior")
+    return fig
+
+
+_MARKERS = {"a": ("^", "win"), "rope": ("o", "tie (rope)"), "b": ("v", "loss"),
+            "undecided": ("x", "undecided")}
+
+
+def plot_wtl_vs_imbalance(
+    comparisons: pd.DataFrame,
+    imbalance: Mapping[str, float] | None = None,
+    *,
+    threshold: float | None = None,
+    dataset_col: str = "dataset",
+    ax: Any = None,
+    title: str | None = None,
+) -> Any:
+    """Per-dataset decisions of each pair against the imbalance ratio (log scale).
+
+    One row per pair (``method_a`` vs ``method_b``); at each dataset's IR a marker: a
+    triangle up in ``method_a``'s colour (``a`` better), down in ``method_b``'s colour
+    (``b`` better), a grey circle (rope) or a black cross (undecided). The row label ends
+    with the W/T/L/U counts.
+
+    Args:
+        comparisons: Per-dataset comparisons (:func:`cmloss.stats.compare_pairs` with
+            ``test="correlated_t"``), one metric.
+        imbalance: IR per dataset; default: ``imbalance_ratio`` of
+            :func:`cmloss.data.get_dataset_info`.
+        threshold: Recompute decisions at this posterior probability (default: the
+            ``decision`` column).
+        dataset_col: Name of the dataset column.
+        ax: Matplotlib axes (default: a new figure).
+        title: Axes title.
+
+    Returns:
+        The matplotlib figure.
+
+    Raises:
+        ValueError: Several metrics mixed, or a dataset without an IR.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from cmloss.stats.tables import win_tie_loss
+
+    frame = comparisons.copy()
+    if dataset_col not in frame.columns:
+        raise ValueError(f"the comparisons have no {dataset_col!r} column (use the "
+                         "per-dataset correlated t-test)")
+    if "metric" in frame.columns and frame["metric"].nunique() > 1:
+        raise ValueError(f"one metric at a time, got {sorted(frame['metric'].unique())}")
+    if threshold is not None:
+        dec = np.full(len(frame), "undecided", dtype=object)
+        for label, col in (("rope", "p_rope"), ("b", "p_b_better"), ("a", "p_a_better")):
+            dec[(frame[col] >= threshold).to_numpy()] = label
+        frame["decision"] = dec
+    if imbalance is None:
+        from cmloss.data import get_dataset_info
+
+        imbalance = {ds: get_dataset_info(ds).imbalance_ratio
+                     for ds in frame[dataset_col].unique()}
+    lacking = sorted(set(frame[dataset_col]) - set(imbalance))
+    if lacking:
+        raise ValueError(f"no imbalance ratio for dataset(s) {lacking}")
+    frame["ir"] = frame[dataset_col].map(imbalance).astype(float)
+    pairs = list(dict.fromkeys(zip(frame["method_a"], frame["method_b"])))
+    counts = win_tie_loss(frame).set_index(["method_a", "method_b"])
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.0, 0.7 * len(pairs) + 1.6))
+    else:
+        fig = ax.figure
+    for row, (a, b) in enumerate(pairs):
+        sub = frame[(frame["method_a"] == a) & (frame["method_b"] == b)]
+        for label, (marker, _) in _MARKERS.items():
+            pts = sub[sub["decision"] == label]
+            if pts.empty:
+                continue
+            color = {"a": method_color(a), "b": method_color(b), "rope": "#949494",
+                     "undecided": "black"}[label]
+            ax.scatter(pts["ir"], np.full(len(pts), row), marker=marker, s=70, color=color,
+                       zorder=3)
+    ax.set_xscale("log")
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    irs = frame.drop_duplicates(dataset_col).sort_values("ir")
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(irs["ir"].tolist(), labels=irs[dataset_col].tolist(), rotation=35,
+                   ha="left", fontsize=8)
+    top.xaxis.set_minor_formatter(NullFormatter())
+    c = counts
+    ax.set_yticks(range(len(pairs)))
+    ax.set_yticklabels([
+        f"{a} vs {b}\nW/T/L/U {c.loc[(a, b), 'wins']}/{c.loc[(a, b), 'ties']}/"
+        f"{c.loc[(a, b), 'losses']}/{c.loc[(a, b), 'undecided']}" for a, b in pairs])
+    ax.set_ylim(-0.6, len(pairs) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlabel("imbalance ratio (negatives per positive, log scale)")
+    handles = [Line2D([], [], marker=m, linestyle="", color="dimgray", label=lab)
+               for m, lab in _MARKERS.values()]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    metric = frame["metric"].iloc[0] if "metric" in frame.columns else "metric"
+    ax.set_title(title or f"Bayesian decisions on {metric} vs imbalance ratio")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,378 @@
+"""Table builders for the book: fold summaries, ours-vs-paper tables, win/tie/loss counts,
+and plain markdown/HTML rendering (no extra dependency beyond pandas).
+
+Input formats
+-------------
+- *Fold results*: one row per (dataset, method, repeat, fold) with one column per metric
+  ("wide"), or with ``metric`` and ``value`` columns ("long").
+- *Summaries*: long, ``[*by, metric, mean, std, n]`` (:func:`summarise_folds`); the
+  published ASTra Table 2 (:func:`cmloss.stats.published.astra_table2`) has the same shape.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from cmloss.stats.bayesian import BayesResult
+
+__all__ = [
+    "format_mean_std",
+    "side_by_side",
+    "summarise_folds",
+    "to_html",
+    "to_markdown",
+    "wide_layout",
+    "win_tie_loss",
+]
+
+_DASH = "–"
+
+
+def format_mean_std(mean: float, std: float | None = None, digits: int = 3) -> str:
+    """``"0.892 (0.273)"``; ``"0.892"`` without a std; ``"–"`` for a missing mean and
+    ``"0.892 (–)"`` for a missing std (e.g. a single result).
+
+    Args:
+        mean: The mean.
+        std: The standard deviation, or ``None`` to print the mean alone.
+        digits: Decimals.
+
+    Example:
+    >>> format_mean_std(0.8923, 0.27315), format_mean_std(-0.0, 0.001)
+    ('0.892 (0.273)', '-0.000 (0.001)')
+    """
+    if mean is None or pd.isna(mean):
+        return _DASH
+    text = f"{mean:.{digits}f}"
+    if std is None:
+        return text
+    return f"{text} ({_DASH if pd.isna(std) else f'{std:.{digits}f}'})"
+
+
+def _long_values(results: pd.DataFrame, metrics: Sequence[str] | None,
+                 keys: Sequence[str]) -> pd.DataFrame:
+    """``[*keys, metric, value]`` from a wide or long fold-results table."""
+    keys = list(keys)
+    missing = [k for k in keys if k not in results.columns]
+    if missing:
+        raise ValueError(f"the results lack column(s) {missing}; they have "
+                         f"{list(results.columns)}")
+    if {"metric", "value"} <= set(results.columns):
+        frame = results[[*keys, "metric", "value"]]
+        if metrics is not None:
+            unknown = sorted(set(metrics) - set(frame["metric"]))
+            if unknown:
+                raise ValueError(f"metric(s) {unknown} not in the results' 'metric' column")
+            frame = frame[frame["metric"].isin(list(metrics))]
+        return frame
+    if metrics is None:
+        raise ValueError("pass metrics=[...] for a wide results table")
+    unknown = [m for m in metrics if m not in results.columns]
+    if unknown:
+        raise ValueError(f"metric column(s) {unknown} not in the results; columns: "
+                         f"{list(results.columns)}")
+    return results.melt(id_vars=keys, value_vars=list(metrics), var_name="metric",
+                        value_name="value")
+
+
+def summarise_folds(
+    results: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    by: Sequence[str] = ("dataset", "method"),
+    *,
+    ddof: int = 1,
+) -> pd.DataFrame:
+    """Mean, standard deviation and count of fold results per group and metric.
+
+    Args:
+        results: Fold results, wide (a column per metric) or long (``metric``, ``value``).
+        metrics: Metric columns to summarise (required for a wide table; for a long one,
+            ``None`` keeps every metric).
+        by: Grouping columns.
+        ddof: Delta degrees of freedom of the std (1: sample std; the std of a group with
+            a single result is then NaN, printed "–").
+
+    Returns:
+        Long DataFrame ``[*by, metric, mean, std, n]``, groups in sorted order.
+
+    Raises:
+        ValueError: Missing columns, or NaN metric values (fill or drop them explicitly).
+
+    Example:
+    >>> df = pd.DataFrame({"dataset": "d", "method": ["A", "A", "B", "B"],
+    ...                    "fold": [0, 1, 0, 1], "g_mean": [0.5, 1.0, 0.0, 0.0]})
+    >>> summarise_folds(df, ["g_mean"]).round(3).values.tolist()
+    [['d', 'A', 'g_mean', 0.75, 0.354, 2], ['d', 'B', 'g_mean', 0.0, 0.0, 2]]
+    """
+    by = list(by)
+    frame = _long_values(results, metrics, by)
+    if frame["value"].isna().any():
+        bad = frame.loc[frame["value"].isna(), [*by, "metric"]].iloc[0].tolist()
+        raise ValueError(f"NaN metric values, e.g. at {bad}; fill or drop them explicitly")
+    out = (frame.groupby([*by, "metric"], sort=True)["value"]
+           .agg(mean="mean", std=lambda v: v.std(ddof=ddof), n="count").reset_index())
+    out["n"] = out["n"].astype(int)
+    return out
+
+
+def side_by_side(
+    ours: pd.DataFrame,
+    published: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    keys: Sequence[str] = ("dataset", "method", "metric"),
+    *,
+    tolerance: float = 1.0,
+    std_floor: float = 0.0005,
+    digits: int = 3,
+    how: Literal["left", "inner"] = "left",
+) -> pd.DataFrame:
+    """Our mean (std) beside the paper's, with the difference in units of the paper's std.
+
+    ``diff = ours_mean - paper_mean`` and ``diff_in_std = diff / max(paper_std,
+    std_floor)``; ``flag`` is ``|diff_in_std| > tolerance`` (by default: more than one
+    paper std apart). The floor is half a unit of the paper's last printed decimal: a
+    printed std of ``0.000`` means "below 0.0005", so no cell divides by zero.
+
+    Args:
+        ours: Our summary ``[*keys, mean, std, n]`` (:func:`summarise_folds`), or raw fold
+            results, summarised here over ``keys`` minus ``metric`` (pass ``metrics`` for a
+            wide table).
+        published: The paper's ``[*keys, mean, std]`` (e.g. ``astra_table2()``); a
+            ``value`` column is accepted as the mean. Without ``std``, only ``diff`` is
+            given (``diff_in_std`` and ``flag`` need a std).
+        metrics: Metrics to keep (and to summarise, for raw results).
+        keys: Join columns.
+        tolerance: Flag threshold in paper stds.
+        std_floor: Smallest paper std used as a denominator.
+        digits: Decimals of the formatted ``ours``/``paper`` columns.
+        how: ``"left"`` keeps every paper cell (``missing`` marks cells we lack);
+            ``"inner"`` keeps only cells present in both.
+
+    Returns:
+        ``[*keys, ours_mean, ours_std, ours_n, paper_mean, paper_std, diff, diff_in_std,
+        flag, missing, ours, paper]``, in the paper's row order.
+
+    Example:
+    >>> paper = pd.DataFrame({"dataset": ["d"], "method": ["BCE"], "metric": ["mcc"],
+    ...                       "mean": [0.8], "std": [0.05]})
+    >>> mine = paper.assign(mean=0.9, std=0.1, n=50)
+    >>> side_by_side(mine, paper)[["diff_in_std", "flag", "ours", "paper"]].round(6
+    ...     ).values.tolist()
+    [[2.0, True, '0.900 (0.100)', '0.800 (0.050)']]
+    """
+    keys = list(keys)
+    if how not in ("left", "inner"):
+        raise ValueError(f"how must be 'left' or 'inner', got {how!r}")
+    if not tolerance > 0 or not std_floor > 0:
+        raise ValueError(f"tolerance and std_floor must be > 0, got {tolerance}, {std_floor}")
+    if "mean" not in ours.columns:
+        ours = summarise_folds(ours, metrics, by=[k for k in keys if k != "metric"])
+    pub = published.rename(columns={"value": "mean"}) if "mean" not in published.columns \
+        else published
+    for name, frame in (("ours", ours), ("published", pub)):
+        lacking = [c for c in [*keys, "mean"] if c not in frame.columns]
+        if lacking:
+            raise ValueError(f"{name} lacks column(s) {lacking}; it has {list(frame.columns)}")
+    if metrics is not None and "metric" in keys:
+        ours = ours[ours["metric"].isin(list(metrics))]
+        pub = pub[pub["metric"].isin(list(metrics))]
+    for name, frame in (("ours", ours), ("published", pub)):
+        dup = frame.duplicated(keys)
+        if dup.any():
+            raise ValueError(f"{name} has duplicate rows for {keys}, e.g. "
+                             f"{frame.loc[dup, keys].iloc[0].tolist()}; filter first or add "
+                             "a key column (e.g. 'model')")
+    has_std = "std" in pub.columns
+    left = pub[[*keys, "mean", *(["std"] if has_std else [])]].rename(
+        columns={"mean": "paper_mean", "std": "paper_std"})
+    right = ours[[*keys, "mean", *[c for c in ("std", "n") if c in ours.columns]]].rename(
+        columns={"mean": "ours_mean", "std": "ours_std", "n": "ours_n"})
+    out = left.merge(right, on=keys, how=how, validate="one_to_one")
+    for col in ("ours_std", "ours_n"):
+        if col not in out.columns:
+            out[col] = np.nan
+    if not has_std:
+        out["paper_std"] = np.nan
+    out["missing"] = out["ours_mean"].isna()
+    out["diff"] = out["ours_mean"] - out["paper_mean"]
+    if has_std:
+        out["diff_in_std"] = out["diff"] / np.maximum(out["paper_std"], std_floor)
+        out["flag"] = out["diff_in_std"].abs() > tolerance
+    else:
+        out["diff_in_std"] = np.nan
+        out["flag"] = False
+    out["ours"] = [format_mean_std(m, s, digits) for m, s in
+                   zip(out["ours_mean"], out["ours_std"])]
+    out["paper"] = [format_mean_std(m, s if has_std else None, digits) for m, s in
+                    zip(out["paper_mean"], out["paper_std"])]
+    cols = [*keys, "ours_mean", "ours_std", "ours_n", "paper_mean", "paper_std", "diff",
+            "diff_in_std", "flag", "missing", "ours", "paper"]
+    return out[cols].reset_index(drop=True)
+
+
+def win_tie_loss(
+    comparisons: pd.DataFrame | Iterable[BayesResult],
+    by: Sequence[str] = ("method_a", "method_b"),
+    *,
+    threshold: float | None = None,
+) -> pd.DataFrame:
+    """Count decisions of Bayesian comparisons (e.g. per dataset) as wins/ties/losses of
+    ``method_a`` against ``method_b``.
+
+    win: ``method_a`` better (``decision == "a"``); tie: rope; loss: ``method_b`` better;
+    undecided: no probability reached the threshold.
+
+    Args:
+        comparisons: The output of :func:`cmloss.stats.compare_pairs`, or
+            :class:`BayesResult` objects.
+        by: Grouping columns (e.g. add ``"metric"``).
+        threshold: Recompute decisions at this posterior probability; ``None`` uses the
+            ``decision`` column (BayesResults: 0.95).
+
+    Returns:
+        ``[*by, wins, ties, losses, undecided, total]``.
+
+    Example:
+    >>> from cmloss.stats.bayesian import BayesResult
+    >>> rs = [BayesResult("GMN", "BCE", p, 1 - p, 0.0, 50, 0.01, "correlated_t")
+    ...       for p in (0.99, 0.97, 0.02)]
+    >>> win_tie_loss(rs).values.tolist()
+    [['GMN', 'BCE', 2, 1, 0, 0, 3]]
+    """
+    if isinstance(comparisons, pd.DataFrame):
+        frame = comparisons.copy()
+    else:
+        frame = pd.DataFrame([r.as_dict(threshold or 0.95) for r in comparisons])
+    by = list(by)
+    if frame.empty:
+        return pd.DataFrame(columns=[*by, "wins", "ties", "losses", "undecided", "total"])
+    if threshold is not None:
+        if not 0.5 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0.5, 1], got {threshold!r}")
+        decision = np.full(len(frame), "undecided", dtype=object)
+        for label, col in (("rope", "p_rope"), ("b", "p_b_better"), ("a", "p_a_better")):
+            decision[(frame[col] >= threshold).to_numpy()] = label
+        frame["decision"] = decision
+    lacking = [c for c in [*by, "decision"] if c not in frame.columns]
+    if lacking:
+        raise ValueError(f"the comparisons lack column(s) {lacking}")
+    counts = pd.crosstab([frame[c] for c in by], frame["decision"])
+    for label in ("a", "rope", "b", "undecided"):
+        if label not in counts.columns:
+            counts[label] = 0
+    counts = counts[["a", "rope", "b", "undecided"]].rename(
+        columns={"a": "wins", "rope": "ties", "b": "losses"})
+    counts["total"] = counts.sum(axis=1)
+    counts.columns.name = None
+    return counts.reset_index().astype({c: int for c in
+                                        ("wins", "ties", "losses", "undecided", "total")})
+
+
+def wide_layout(
+    table: pd.DataFrame,
+    values: str = "ours",
+    index: Sequence[str] = ("dataset", "metric"),
+    columns: str = "method",
+    *,
+    column_order: Sequence[str] | None = None,
+    index_order: dict[str, Sequence[Any]] | None = None,
+) -> pd.DataFrame:
+    """Pivot a long table into the paper's layout (e.g. rows dataset x metric, a column per
+    method), keeping the first-seen order of rows and columns unless told otherwise.
+
+    Args:
+        table: Long table (e.g. :func:`side_by_side`'s output).
+        values: The column placed in the cells (``"ours"``, ``"paper"``, ``"flag"``, ...).
+        index: Row keys.
+        columns: Column key.
+        column_order: Order of the columns (default: first appearance).
+        index_order: Order of each index level's values (default: first appearance).
+
+    Returns:
+        The wide DataFrame.
+    """
+    index = list(index)
+    wide = table.pivot(index=index, columns=columns, values=values)
+    cols = list(column_order) if column_order is not None else list(
+        dict.fromkeys(table[columns]))
+    wide = wide.reindex(columns=[c for c in cols if c in wide.columns])
+    orders = {lvl: list(dict.fromkeys(table[lvl])) for lvl in index}
+    orders.update({k: list(v) for k, v in (index_order or {}).items()})
+    rows = list(dict.fromkeys(tuple(r) for r in table[index].itertuples(index=False)))
+    rows.sort(key=lambda r: tuple(orders[lvl].index(v) if v in orders[lvl] else len(orders[lvl])
+                                  for lvl, v in zip(index, r)))
+    wide = wide.reindex(pd.MultiIndex.from_tuples(rows, names=index) if len(index) > 1
+                        else pd.Index([r[0] for r in rows], name=index[0]))
+    wide.columns.name = columns
+    return wide
+
+
+def _cell_text(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return _DASH if np.isnan(v) else f"{v:.3f}"
+    return str(v)
+
+
+def _bold_mask(df: pd.DataFrame, bold: pd.DataFrame | None) -> np.ndarray:
+    if bold is None:
+        return np.zeros(df.shape, dtype=bool)
+    mask = bold.reindex(index=df.index, columns=df.columns)
+    return mask.fillna(False).to_numpy(dtype=bool)
+
+
+def to_markdown(df: pd.DataFrame, *, bold: pd.DataFrame | None = None,
+                index: bool = True) -> str:
+    """Render a (small) DataFrame as a GitHub/MyST markdown table.
+
+    Args:
+        df: The table; floats print with 3 decimals, NaN as "–".
+        bold: Optional boolean frame of the same labels; True cells are wrapped in ``**``
+            (e.g. ``wide_layout(side, "flag")`` to mark cells more than one paper std off).
+        index: Include the index as leading column(s).
+
+    Returns:
+        The markdown text.
+
+    Example:
+    >>> print(to_markdown(pd.DataFrame({"BCE": ["0.892 (0.273)"]}, index=["skin-588"])))
+    | | BCE |
+    |---|---|
+    | skin-588 | 0.892 (0.273) |
+    """
+    mask = _bold_mask(df, bold)
+    idx_names = list(df.index.names) if index else []
+    header = ["" if n is None else str(n) for n in idx_names] + [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for i, (label, row) in enumerate(zip(df.index, df.itertuples(index=False))):
+        labels = (list(label) if isinstance(label, tuple) else [label]) if index else []
+        cells = [_cell_text(v) for v in row]
+        cells = [f"**{c}**" if mask[i, j] else c for j, c in enumerate(cells)]
+        lines.append("| " + " | ".join([str(x) for x in labels] + cells) + " |")
+    return "\n".join(lines).replace("|  |", "| |")
+
+
+def to_html(df: pd.DataFrame, *, bold: pd.DataFrame | None = None,
+            index: bool = True) -> str:
+    """Render a DataFrame as an HTML table (pandas ``to_html``), text escaped, with
+    optional bold cells (same meaning as in :func:`to_markdown`).
+
+    Args:
+        df: The table.
+        bold: Optional boolean frame; True cells are wrapped in ``<b>``.
+        index: Include the index.
+
+    Returns:
+        The HTML text (for ``IPython.display.HTML``).
+    """
+    mask = _bold_mask(df, bold)
+    text = df.copy().astype(object)
+    for i in range(text.shape[0]):
+        for j in range(text.shape[1]):
+            cell = html.escape(_cell_text(df.iat[i, j]))
+            text.iat[i, j] = f"<b>{cell}</b>" if mask[i, j] else cell
+    return text.to_html(escape=False, index=index, na_rep=_DASH)
