@@ -9,7 +9,7 @@ classification, in Keras 3.
   (:mod:`cmloss.callbacks`, :mod:`cmloss.optimizers`).
 
 The mathematics lives in :mod:`cmloss.core` (``keras.ops`` only, every backend).
-Datasets (:mod:`cmloss.data`), protocols, the fast trainer and statistics are imported on
+Datasets (``cmloss.data``), protocols, the fast trainer and statistics are imported on
 demand and need the ``[data]``/``[experiments]`` extras.
 """
 

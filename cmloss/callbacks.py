@@ -26,6 +26,7 @@ def next_slope_learning_rate(rate: float, e_ratio: float, *, minimum: float = 0.
     ``e_ratio < 1``, else ``rate``.
 
     Example:
+
     >>> next_slope_learning_rate(0.01, 3.0)
     0.011000000000000001
     >>> next_slope_learning_rate(0.01, 0.5)

@@ -50,6 +50,7 @@ class ASTra(keras.layers.Layer):
         output: ``"z"`` (default), ``"astra"`` or ``"logit"``.
 
     Example:
+
     >>> layer = ASTra(threshold=0.25)
     >>> round(float(layer(keras.ops.zeros((1, 1)))[0, 0]), 4)  # x = 0 is the threshold
     0.5
@@ -82,9 +83,11 @@ class ASTra(keras.layers.Layer):
         if self._initial_slope == 1.0:
             self.beta = None
         else:
+            beta0 = beta_from_slope(self._initial_slope)
             self.beta = self.add_weight(
                 name="slope_beta", shape=(),
-                initializer=keras.initializers.Constant(beta_from_slope(self._initial_slope)),
+                # not keras.initializers.Constant: it casts the Python float via float32
+                initializer=lambda shape, dtype=None: ops.full(shape, beta0, dtype=dtype),
                 trainable=self.trainable_slope,
             )
             setattr(self.beta, SLOPE_VARIABLE_TAG, True)
@@ -118,8 +121,11 @@ class ASTra(keras.layers.Layer):
 
     @property
     def decision_threshold(self) -> float:
-        """The threshold to apply to this layer's output: 0.5 for ``"z"``, ``tau(b)`` for
-        ``"astra"``, 0 for ``"logit"``."""
+        """The threshold to apply to this layer's output (0.5 for ``"z"``, ``tau(b)`` for
+        ``"astra"``, 0 for ``"logit"``).
+
+        With ``output="astra"`` an input of exactly ``x = 0`` is a tie decided by rounding;
+        prefer the default z output, whose threshold 0.5 is exact."""
         return {"z": 0.5, "astra": self.threshold, "logit": 0.0}[self.output_kind]
 
     def get_config(self) -> dict:

@@ -62,9 +62,11 @@ def _metric_fn(metric):
         return metric, False
     spec = cm_metrics.get_metric(metric)
     if not spec.greater_is_better:
+        allowed = sorted(n for n, s in cm_metrics.METRICS.items() if s.greater_is_better)
         raise ValueError(
-            f"metric={metric!r} is smaller-is-better; a loss 1 - metric would maximise it. "
-            f"Use its complement (e.g. 'recall' instead of 'fnr', 'specificity' for 'fpr')."
+            f"metric must be a larger-is-better metric, one of {allowed}, or a callable; got "
+            f"metric={metric!r}, which is smaller-is-better (a loss 1 - metric would maximise "
+            f"it). Use its complement (e.g. 'recall' instead of 'fnr', 'specificity' for 'fpr')."
         )
     return spec.fn, True
 
@@ -91,6 +93,7 @@ def confusion_matrix_loss(y_true, y_pred, metric="f1", soft_step=None, sample_we
         The loss, a scalar tensor (or one per leading index when ``axis`` is given).
 
     Example:
+
     >>> loss = confusion_matrix_loss([0, 1, 1, 0], [0.2, 0.9, 0.7, 0.4], "f1")
     >>> round(float(loss), 4)
     0.2381
@@ -116,6 +119,7 @@ def binary_crossentropy(y_true, y_pred, threshold: float = 0.5, from_logits: boo
     last axis (Keras' convention). With ``threshold=0.5`` it is Keras' BCE.
 
     Example:
+
     >>> round(float(binary_crossentropy([1.0], [0.25], threshold=0.25)), 4)
     0.6931
     """
@@ -166,6 +170,7 @@ class ConfusionMatrixLoss(keras.losses.Loss):
         name: loss name. dtype: computation dtype (default ``keras.config.floatx()``).
 
     Example:
+
     >>> loss = ConfusionMatrixLoss("balanced_accuracy", soft_step="identity")
     >>> round(float(loss([0, 1, 1, 0], [0.2, 0.9, 0.7, 0.4])), 4)
     0.25
@@ -295,6 +300,7 @@ class GMN(_NamedMetricLoss):
     the z output of :class:`cmloss.layers.ASTra` for GMN-ASTra.
 
     Example:
+
     >>> round(float(GMN()([0, 0, 1, 1], [0.1, 0.3, 0.8, 0.6])), 4)
     0.2517
     """

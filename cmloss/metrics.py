@@ -43,6 +43,7 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         name: defaults to the metric name, with ``_apx`` when approximate.
 
     Example:
+
     >>> m = ConfusionMatrixMetric("fnr", approximate=True)
     >>> m.update_state([0, 1, 1], [0.2, 0.7, 0.9])
     >>> round(float(m.result()), 4)

@@ -65,6 +65,7 @@ class Adam(_SlopeRateMixin, keras.optimizers.Adam):
     ``eta_b`` start) for ASTra slopes.
 
     Example:
+
     >>> opt = Adam(learning_rate=1e-3, slope_learning_rate=0.01)
     >>> opt.slope_learning_rate
     0.01

@@ -44,7 +44,7 @@ def _as_pair(x, b):
     values = concrete_value(b)
     if values is not None and values.size and (not (values > 0).all()):
         raise ValueError(f"b (the ASTra slope) must be > 0; got b={values.ravel()[:5].tolist()}.")
-    b = ops.cast(ops.convert_to_tensor(b), x.dtype)
+    b = ops.convert_to_tensor(b, dtype=x.dtype)  # a Python float must not pass via float32
     return x, b
 
 
@@ -68,6 +68,13 @@ def _log_parts(x, b):
     return ops.where(small, series, _log1mexp(ops.where(small, ops.ones_like(v), v))), v
 
 
+def _sigmoid_case(b, exact, general):
+    """``exact`` where ``b == 1`` (the sigmoid, bit for bit), else ``general``; the gradient
+    is ``general``'s everywhere (a plain ``where`` would make d/db vanish at b = 1)."""
+    keep = ops.stop_gradient(exact) + (general - ops.stop_gradient(general))
+    return ops.where(ops.equal(b, 1.0), keep, general)
+
+
 def astra(x, b):
     """``ASTra(x, b) = 1 - (1 + b e^{b x})^{-1/b}`` (Eq. 4), stable for large ``|x|``.
 
@@ -76,25 +83,27 @@ def astra(x, b):
         b: slope, > 0 (``b = 1`` gives the sigmoid, ``b > 1`` a threshold below 0.5).
 
     Example:
+
     >>> round(float(astra(0.0, 7.39635)), 5)
     0.25
     """
     x, b = _as_pair(x, b)
     _, v = _log_parts(x, b)
-    return ops.where(ops.equal(b, 1.0), ops.sigmoid(x), -ops.expm1(-v))
+    return _sigmoid_case(b, ops.sigmoid(x), -ops.expm1(-v))
 
 
 def astra_logit(x, b):
     """``logit(ASTra(x, b))``, finite even where ASTra rounds to 0 or 1."""
     x, b = _as_pair(x, b)
     log_y, v = _log_parts(x, b)
-    return ops.where(ops.equal(b, 1.0), x, log_y + v)
+    return _sigmoid_case(b, x, log_y + v)
 
 
 def astra_threshold(b):
     """``tau(b) = 1 - (1 + b)^{-1/b}`` (Eq. 5).
 
     Example:
+
     >>> round(float(astra_threshold(7.39635)), 5)
     0.25
     """
@@ -119,7 +128,11 @@ def astra_z_logit(x, b):
     Zero exactly at ``x = 0`` (the threshold), so ``sigmoid`` of it is 0.5 there.
     """
     x, b = _as_pair(x, b)
-    return astra_logit(x, b) - astra_threshold_logit(b)
+    log_y, v = _log_parts(x, b)
+    # tau(b) = ASTra(0, b): evaluate it through the same code path so that x = 0 gives
+    # exactly 0 (a separate closed form for logit tau differs in the last bits).
+    log_tau, w = _log_parts(ops.zeros_like(x), b)
+    return _sigmoid_case(b, x, (log_y + v) - (log_tau + w))
 
 
 def z_transform(y_hat, tau):
@@ -129,13 +142,14 @@ def z_transform(y_hat, tau):
     pivots at 0.5 pivots at ``tau`` instead.
 
     Example:
+
     >>> float(z_transform(0.25, 0.25))
     0.5
     """
     y = ops.convert_to_tensor(y_hat)
     if "float" not in str(y.dtype):
         y = ops.cast(y, "float32")
-    tau = ops.cast(tau, y.dtype)
+    tau = ops.convert_to_tensor(tau, dtype=y.dtype)
     a = y * (1.0 - tau)
     return a / (a + (1.0 - y) * tau)
 
@@ -170,6 +184,7 @@ def slope_from_threshold(threshold: float) -> float:
         threshold: a number in (0, 0.5]; 0.5 gives ``b = 1`` (the sigmoid).
 
     Example:
+
     >>> round(slope_from_threshold(0.25), 5)
     7.39635
     """
@@ -194,6 +209,7 @@ def wrong_ordering_band(b: float) -> tuple[float, float]:
     ``BCE(y_hat, 0) < BCE(y_hat, 1)`` because ``y_hat < 0.5`` (ASTra paper, Fig. 2b).
 
     Example:
+
     >>> lo, hi = wrong_ordering_band(7.39635)
     >>> round(hi, 4)
     0.4218

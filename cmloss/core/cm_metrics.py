@@ -25,7 +25,7 @@ from keras import ops
 __all__ = [
     "accuracy", "precision", "recall", "specificity", "fnr", "fpr", "f_beta", "f1",
     "g_mean", "balanced_accuracy", "mcc", "informedness", "jaccard", "e_ratio",
-    "MetricSpec", "METRICS", "get_metric",
+    "MetricSpec", "METRICS", "ALIASES", "get_metric",
 ]
 
 
@@ -39,7 +39,7 @@ def _divide(num, den, zero_division):
     """``num / den`` where ``den > 0``, else ``zero_division`` (zero gradient there)."""
     ok = den > 0
     safe = ops.where(ok, den, ops.ones_like(den))
-    return ops.where(ok, num / safe, ops.cast(zero_division, num.dtype))
+    return ops.where(ok, num / safe, ops.convert_to_tensor(zero_division, dtype=num.dtype))
 
 
 def _sqrt(x):
@@ -171,7 +171,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("e_ratio", e_ratio, False, 0.0, math.inf),
     )
 }
-"""Registry of metric names. Aliases: see :data:`ALIASES`."""
+"""Registry of metric names (aliases are in ``ALIASES``)."""
 
 ALIASES = {
     "tpr": "recall", "sensitivity": "recall", "tnr": "specificity", "ppv": "precision",

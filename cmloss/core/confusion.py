@@ -44,7 +44,7 @@ def _align(y_true, y_pred, sample_weight, axis):
         y_true = ops.reshape(y_true, ops.shape(y_pred))
     if sample_weight is None:
         return y_true, y_pred, None
-    w = ops.cast(ops.convert_to_tensor(sample_weight), y_pred.dtype)
+    w = ops.convert_to_tensor(sample_weight, dtype=y_pred.dtype)
     if axis is None:
         w = ops.reshape(w, (-1,))
     elif len(w.shape) < len(y_pred.shape) and len(w.shape) > 0:
@@ -67,6 +67,7 @@ def soft_confusion_matrix(y_true, y_soft, sample_weight=None, axis=None) -> Conf
         ConfusionMatrix ``(tn, fp, fn, tp)`` of tensors.
 
     Example:
+
     >>> cm = soft_confusion_matrix([0, 0, 1, 1], [0.1, 0.6, 0.8, 0.3])
     >>> [round(float(v), 2) for v in cm]
     [1.3, 0.7, 0.9, 1.1]
@@ -92,6 +93,7 @@ def confusion_matrix(y_true, y_pred, sample_weight=None, axis=None) -> Confusion
     The same reduction as :func:`soft_confusion_matrix`; predicted labels are checked.
 
     Example:
+
     >>> cm = confusion_matrix([0, 0, 1, 1], [0, 1, 1, 0])
     >>> [float(v) for v in cm]
     [1.0, 1.0, 1.0, 1.0]

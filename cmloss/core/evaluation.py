@@ -28,6 +28,7 @@ def evaluate(y_true, y_score, threshold: float = 0.5, sample_weight=None,
         :data:`cmloss.core.cm_metrics.METRICS`, as floats.
 
     Example:
+
     >>> r = evaluate([0, 0, 1, 1], [0.1, 0.6, 0.8, 0.3])
     >>> r["tp"], r["fp"], r["recall"], r["mcc"]
     (1.0, 1.0, 0.5, 0.0)

@@ -5,16 +5,13 @@ variable with cumulative distribution function ``F``, the *expected* prediction 
 ``P(t < p) = F(p)``: a smooth, differentiable step. The three papers behind cmloss are
 three choices of ``F``:
 
-================  ==========================================  =========================
-soft step         ``F(p)``                                     threshold distribution
-================  ==========================================  =========================
-``Identity``      ``p``                                        uniform on [0, 1]
-                                                               (ASTra's approximated CM)
-``Amplify(L)``    ``1 / (1 + exp(-L (p - 0.5)))``              logistic, mean 0.5,
-                                                               scale 1/L (AnyLoss)
-``CosineThreshold``  ``1/2 + s/2 + sin(pi s)/(2 pi)``,         raised cosine on
-(mu, delta)       ``s = clip((p - mu) / delta, -1, 1)``        [mu - delta, mu + delta] (SOL)
-================  ==========================================  =========================
+- :class:`Identity`, ``F(p) = p``: a uniform threshold on [0, 1]; the approximated
+  confusion matrix of the ASTra and GMN papers.
+- :class:`Amplify`, ``F(p) = 1 / (1 + exp(-L (p - 0.5)))``: a logistic threshold with
+  mean 0.5 and scale ``1/L``; the AnyLoss amplification.
+- :class:`CosineThreshold`, ``F(p) = 1/2 + s/2 + sin(pi s) / (2 pi)`` with
+  ``s = clip((p - mu) / delta, -1, 1)``: a raised-cosine threshold on
+  ``[mu - delta, mu + delta]``; the Score-Oriented Loss (SOL).
 
 Only ``keras.ops`` is used, so every Keras backend works. Each soft step is a
 serializable Keras object (``get_config``/``from_config``).
@@ -68,14 +65,22 @@ class Identity(SoftStep):
     """``F(p) = p``: the approximated confusion matrix of the ASTra/GMN papers.
 
     Example:
-    >>> float(Identity()(0.3))
-    0.3
+
+    >>> float(Identity()(0.25))
+    0.25
     """
 
     name = "identity"
 
     def __call__(self, p):
         return ops.convert_to_tensor(p)
+
+
+def _amplify(p, L):
+    """``1 / (1 + exp(-L (p - 0.5)))`` for tensors ``p`` and ``L`` of one dtype (they
+    broadcast). ``L`` is converted with ``convert_to_tensor(..., dtype)``, never
+    ``ops.cast`` of a Python float, which would round it through float32."""
+    return ops.sigmoid(L * (p - ops.convert_to_tensor(0.5, dtype=p.dtype)))
 
 
 @keras.saving.register_keras_serializable(package="cmloss")
@@ -85,9 +90,10 @@ class Amplify(SoftStep):
     Args:
         L: slope, a finite number > 0 (the paper's default is 73). Larger L brings the
             soft confusion matrix closer to the hard one but saturates sooner in floating
-            point; see :func:`cmloss.amplification_saturation`.
+            point; see :func:`~cmloss.core.soft_steps.amplification_saturation`.
 
     Example:
+
     >>> round(float(Amplify(L=73)(0.6)), 4)
     0.9993
     """
@@ -99,7 +105,7 @@ class Amplify(SoftStep):
 
     def __call__(self, p):
         p = ops.convert_to_tensor(p)
-        return ops.sigmoid(ops.cast(self.L, p.dtype) * (p - ops.cast(0.5, p.dtype)))
+        return _amplify(p, ops.convert_to_tensor(self.L, dtype=p.dtype))
 
     def get_config(self) -> dict:
         return {"L": self.L}
@@ -118,6 +124,7 @@ class CosineThreshold(SoftStep):
         delta: half-width, > 0 (default 0.1).
 
     Example:
+
     >>> float(CosineThreshold(mu=0.5, delta=0.1)(0.5))
     0.5
     """
@@ -130,8 +137,11 @@ class CosineThreshold(SoftStep):
 
     def __call__(self, p):
         p = ops.convert_to_tensor(p)
-        s = ops.clip((p - ops.cast(self.mu, p.dtype)) / ops.cast(self.delta, p.dtype), -1.0, 1.0)
-        return 0.5 + 0.5 * s + ops.sin(math.pi * s) / (2.0 * math.pi)
+        mu = ops.convert_to_tensor(self.mu, dtype=p.dtype)
+        delta = ops.convert_to_tensor(self.delta, dtype=p.dtype)
+        s = ops.clip((p - mu) / delta, -1.0, 1.0)
+        # sin(+-pi) is not exactly 0 in floating point: clip so F stays in [0, 1]
+        return ops.clip(0.5 + 0.5 * s + ops.sin(math.pi * s) / (2.0 * math.pi), 0.0, 1.0)
 
     def get_config(self) -> dict:
         return {"mu": self.mu, "delta": self.delta}
@@ -212,6 +222,23 @@ def _first_true(pred, lo: float, hi: float, iters: int = 80) -> float:
     return hi
 
 
+def _first_true_on_grid(flags, grid, pred) -> float | None:
+    """Smallest x with ``pred(x)``: the first flagged point of a dense grid, refined by
+    bisection inside its grid cell; ``None`` if no point is flagged.
+
+    Rounding to exactly 1 need not be monotone (TensorFlow's float64 sigmoid returns 1,
+    then ``1 - 2**-53`` again, for arguments between about 36.7 and 37.4), so a bisection
+    over the whole range could stop at any of the crossings, not the first one.
+    """
+    flags = np.asarray(flags, dtype=bool)
+    if not flags.any():
+        return None
+    i = int(np.argmax(flags))
+    if i == 0:
+        return float(grid[0])
+    return _first_true(pred, float(grid[i - 1]), float(grid[i]))
+
+
 def amplification_saturation(L: float, dtype: str = "float32") -> Saturation:
     """Report where ``A(p) = 1 / (1 + exp(-L (p - 0.5)))`` saturates in ``dtype``.
 
@@ -219,12 +246,17 @@ def amplification_saturation(L: float, dtype: str = "float32") -> Saturation:
     figures are those your training run sees.
 
     Example:
+
     >>> amplification_saturation(10.0, "float64").saturated
     False
     """
     L = check_L(L)
     a1, a0 = _amplified(L, 1.0, dtype), _amplified(L, 0.0, dtype)
-    p_one = _first_true(lambda p: _amplified(L, p, dtype) == 1.0, 0.5, 1.0) if a1 == 1.0 else None
+    p_one = None
+    if a1 == 1.0:
+        grid = np.linspace(0.5, 1.0, 100_001)
+        flags = keras.ops.convert_to_numpy(Amplify(L)(grid.astype(dtype))) == 1.0
+        p_one = _first_true_on_grid(flags, grid, lambda p: _amplified(L, p, dtype) == 1.0)
     p_zero = None
     if a0 == 0.0:
         p_zero = -_first_true(lambda q: _amplified(L, -q, dtype) == 0.0, -0.5, 0.0)
@@ -233,7 +265,14 @@ def amplification_saturation(L: float, dtype: str = "float32") -> Saturation:
 
 
 def max_unsaturated_L(dtype: str = "float32", upper: float = 1e4) -> float:
-    """The largest ``L`` for which ``A(1) < 1`` in ``dtype`` (bisection; the book's upper
-    bound on L). Beyond it a perfectly confident correct positive contributes no gradient.
+    """The largest ``L`` for which ``A(1) < 1`` in ``dtype`` for every slope up to ``L``
+    (the book's upper bound on L): the first ``L`` at which a perfectly confident correct
+    positive stops contributing gradient. Found on a dense geometric grid of slopes in
+    ``[1e-3, upper]``, then by bisection; ``upper`` if nothing saturates.
     """
-    return _first_true(lambda L: _amplified(L, 1.0, dtype) == 1.0, 1e-3, upper, iters=100)
+    grid = np.geomspace(1e-3, upper, 200_001)
+    slopes = keras.ops.convert_to_tensor(grid, dtype=dtype)
+    ones = keras.ops.ones_like(slopes)
+    flags = keras.ops.convert_to_numpy(_amplify(ones, slopes)) == 1.0
+    first = _first_true_on_grid(flags, grid, lambda L: _amplified(L, 1.0, dtype) == 1.0)
+    return float(upper) if first is None else first

@@ -251,6 +251,7 @@ def correlated_t_test(
         ValueError: Invalid inputs (see the module's degenerate-input policy).
 
     Example:
+
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> b = rng.uniform(0.6, 0.8, 50)
@@ -343,6 +344,7 @@ def sign_test(
         ValueError: Invalid inputs (see the module's degenerate-input policy).
 
     Example:
+
     >>> r = sign_test([0.9, 0.8, 0.95, 0.7, 0.85], [0.8, 0.7, 0.8, 0.6, 0.7],
     ...               names=("AnyLoss-F1", "BCE"))
     >>> r.counts, r.p_a_better > 0.95

@@ -143,6 +143,7 @@ def astra_table1() -> pd.DataFrame:
         (features), ``m_tot`` (examples), ``m_1`` (positives).
 
     Example:
+
     >>> astra_table1().set_index("dataset").loc["skin-588", "ir"]
     np.float64(588.24)
     """
@@ -163,6 +164,7 @@ def astra_table2() -> pd.DataFrame:
         (``g_mean``, ``mcc``), ``method``, ``mean``, ``std``, ``n`` (50).
 
     Example:
+
     >>> t = astra_table2().set_index(["dataset", "metric", "method"])
     >>> t.loc[("skin-588", "g_mean", "BCE"), ["mean", "std"]].tolist()
     [0.892, 0.273]
@@ -194,6 +196,7 @@ def anyloss_comparison() -> pd.DataFrame:
         ``metric``, ``value``.
 
     Example:
+
     >>> t = anyloss_comparison()
     >>> t.query("family == 'SOL' and model == 'MLP' and dataset == 'diabetes'")[
     ...     ["method", "value"]].values.tolist()
@@ -221,6 +224,7 @@ def anyloss_l_sweep() -> pd.DataFrame:
         60 rows: ``dataset``, ``method``, ``metric``, ``L``, ``value``.
 
     Example:
+
     >>> t = anyloss_l_sweep()
     >>> float(t.query("dataset == 'random' and metric == 'accuracy' and L == 73").value.iloc[0])
     0.924

@@ -43,6 +43,7 @@ def format_mean_std(mean: float, std: float | None = None, digits: int = 3) -> s
         digits: Decimals.
 
     Example:
+
     >>> format_mean_std(0.8923, 0.27315), format_mean_std(-0.0, 0.001)
     ('0.892 (0.273)', '-0.000 (0.001)')
     """
@@ -104,6 +105,7 @@ def summarise_folds(
         ValueError: Missing columns, or NaN metric values (fill or drop them explicitly).
 
     Example:
+
     >>> df = pd.DataFrame({"dataset": "d", "method": ["A", "A", "B", "B"],
     ...                    "fold": [0, 1, 0, 1], "g_mean": [0.5, 1.0, 0.0, 0.0]})
     >>> summarise_folds(df, ["g_mean"]).round(3).values.tolist()
@@ -158,6 +160,7 @@ def side_by_side(
         flag, missing, ours, paper]``, in the paper's row order.
 
     Example:
+
     >>> paper = pd.DataFrame({"dataset": ["d"], "method": ["BCE"], "metric": ["mcc"],
     ...                       "mean": [0.8], "std": [0.05]})
     >>> mine = paper.assign(mean=0.9, std=0.1, n=50)
@@ -238,6 +241,7 @@ def win_tie_loss(
         ``[*by, wins, ties, losses, undecided, total]``.
 
     Example:
+
     >>> from cmloss.stats.bayesian import BayesResult
     >>> rs = [BayesResult("GMN", "BCE", p, 1 - p, 0.0, 50, 0.01, "correlated_t")
     ...       for p in (0.99, 0.97, 0.02)]
@@ -339,6 +343,7 @@ def to_markdown(df: pd.DataFrame, *, bold: pd.DataFrame | None = None,
         The markdown text.
 
     Example:
+
     >>> print(to_markdown(pd.DataFrame({"BCE": ["0.892 (0.273)"]}, index=["skin-588"])))
     | | BCE |
     |---|---|
