@@ -483,7 +483,7 @@ def test_credit_card_on_synthetic_file(tmp_path):
     assert data.info.n_rows == 315 and data.info.name == "credit_card"
 
     pd = pytest.importorskip("pandas")  # the authors' pandas recipe gives the same rows
-    df = pd.read_csv(tmp_path / "cc.csv")
+    df = pd.read_csv(tmp_path / "cc.csv", float_precision="round_trip")  # exact parsing
     df_0, df_1 = df[df["Class"] == 0], df[df["Class"] == 1]
     df = pd.concat([df_0, df_1.sample(n=round(len(df_0) * 0.05), random_state=100)])
     df = df.drop("id", axis=1)
