@@ -39,24 +39,16 @@ log() { printf '\n== %s\n' "$*"; }
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1  # the test drives the system Chromium
 
-# 1. Book tools (module name -> pip requirement).
+# 1. Book tools (installed distribution name -> pip requirement).
+have() { "$PYTHON" -c "import importlib.metadata as m; m.version('$1')" 2>/dev/null; }
 missing=()
-for pair in "jupyter_book:jupyter-book>=1,<2" "jupytext:jupytext>=1.16" \
-            "sphinx_mathjax_offline:sphinx-mathjax-offline>=0.0.2" \
-            "matplotlib:matplotlib" "seaborn:seaborn" "pandas:pandas"; do
-  module="${pair%%:*}"
-  if ! "$PYTHON" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$module') is None)"; then
-    missing+=("${pair#*:}")
-  fi
+pairs=("jupyter-book:jupyter-book>=1,<2" "jupytext:jupytext>=1.16"
+       "sphinx-mathjax-offline:sphinx-mathjax-offline>=0.0.2"
+       "matplotlib:matplotlib" "seaborn:seaborn" "pandas:pandas")
+if ((run_tests)); then pairs+=("playwright:playwright>=1.40" "pytest:pytest>=8"); fi
+for pair in "${pairs[@]}"; do
+  have "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
-if ((run_tests)); then
-  for pair in "playwright:playwright>=1.40" "pytest:pytest>=8"; do
-    module="${pair%%:*}"
-    if ! "$PYTHON" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$module') is None)"; then
-      missing+=("${pair#*:}")
-    fi
-  done
-fi
 if ((${#missing[@]})); then
   log "installing book tools: ${missing[*]}"
   "$PYTHON" -m pip install --quiet "${missing[@]}"
