@@ -1,0 +1,102 @@
+"""Command line: ``python -m cmloss.experiments {run,list}``.
+
+Examples::
+
+    python -m cmloss.experiments list
+    python -m cmloss.experiments run astra --quick --out results/_quick/astra
+    python -m cmloss.experiments run astra --full --datasets skin-588 --out results/astra
+    python -m cmloss.experiments run anyloss --full --data-home ../shared/data
+    python -m cmloss.experiments run my_grid.toml --out results/my_grid
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m cmloss.experiments",
+        description="Run the cmloss experiments (ASTra and AnyLoss protocols) with the fast "
+        "trainer. Results are resumable: finished chunks are skipped on rerun.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run (or resume) an experiment")
+    run.add_argument("name", help="a named experiment (see `list`) or a .json/.toml grid file")
+    size = run.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="CI size: a minute or less")
+    size.add_argument("--full", action="store_true", help="the papers' protocol (default)")
+    run.add_argument("--datasets", nargs="+", help="only these datasets")
+    run.add_argument("--methods", nargs="+", help="only these methods")
+    run.add_argument("--out", type=Path, help="run directory (default results/<name>[-quick])")
+    run.add_argument("--data-home", type=Path, help="data folder (default $CMLOSS_DATA)")
+    run.add_argument("--epochs", type=int, help="override every method's epochs")
+    run.add_argument("--repeats", type=int, help="number of repeats (ASTra protocol)")
+    run.add_argument("--folds", type=int, help="run only the first N folds of each repeat")
+    run.add_argument(
+        "--budget-gb",
+        type=float,
+        default=2.0,
+        help="memory budget of one compiled stack, GB (default 2)",
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub.add_parser("list", help="list experiments and methods")
+    return parser
+
+
+def _list() -> None:
+    from cmloss.experiments.definitions import EXPERIMENTS
+    from cmloss.experiments.methods import METHODS
+
+    print("Experiments:")
+    for name, sizes in EXPERIMENTS.items():
+        full, quick = sizes["full"], sizes["quick"]
+        print(
+            f"  {name:10s} protocol={full.protocol}, datasets={', '.join(full.datasets)}; "
+            f"{len(full.methods)} methods, {full.repeats} repeat(s) x {full.folds} folds "
+            f"(--quick: {', '.join(quick.datasets)}, {quick.epochs} epochs)"
+        )
+    print("Methods:")
+    for name, method in METHODS.items():
+        print(f"  {name:30s} [{method.kind}] {method.description}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        _list()
+        return 0
+    from cmloss.experiments.definitions import get_experiment
+    from cmloss.experiments.runner import run_experiment
+
+    experiment = get_experiment(args.name, "quick" if args.quick else "full")
+    experiment = experiment.with_options(
+        datasets=tuple(args.datasets) if args.datasets else None,
+        methods=tuple(args.methods) if args.methods else None,
+        epochs=args.epochs,
+        repeats=args.repeats,
+        max_folds=args.folds,
+    )
+    out = args.out or Path("results") / (experiment.name + ("-quick" if args.quick else ""))
+    record = run_experiment(
+        experiment,
+        out,
+        data_home=args.data_home,
+        budget_bytes=int(args.budget_gb * 1024**3),
+        show_progress=not args.no_progress,
+        command=[
+            sys.executable,
+            "-m",
+            "cmloss.experiments",
+            *(argv if argv is not None else sys.argv[1:]),
+        ],
+    )
+    print(f"{record['status']}: {out} ({record['wall_seconds']:.1f} s)")
+    return 0 if record["status"] == "complete" else 1

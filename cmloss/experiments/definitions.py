@@ -1,0 +1,242 @@
+"""Named experiments (``astra``, ``anyloss``) and custom grids from JSON/TOML files.
+
+An :class:`Experiment` is a grid: datasets x methods x repeats x folds under one
+protocol (:mod:`cmloss.protocols`):
+
+* ``"astra"``: 10 x stratified 5-fold, rotating train (3 folds) / validation / test, data
+  redrawn per repeat for skin-4000 and cod-3500 (:func:`cmloss.protocols.astra_repeats`);
+* ``"anyloss"``: one ``StratifiedKFold(10, shuffle=True, random_state=2)``, the test fold
+  also used as validation data (:func:`cmloss.protocols.anyloss_splits`).
+
+Features are z-scored with statistics of each split's training rows.
+
+A custom grid file (``.json`` or ``.toml``) holds the :class:`Experiment` fields and may
+define network methods inline::
+
+    name = "gmn-width"
+    protocol = "astra"
+    datasets = ["skin-588"]
+    methods = ["gmn", "gmn-h8"]
+    repeats = 2
+    [[define]]
+    name = "gmn-h8"
+    architecture = {kind = "mlp", hidden = 8}
+    loss = {kind = "confusion_matrix", metric = "g_mean", soft_step = "identity"}
+    # soft_step may also be a table: {name = "amplify", L = 50}
+    output = "sigmoid"
+    optimizer = {name = "adam", learning_rate = 0.001}
+    epochs = 2000
+    selection = {monitor = "fnr", mode = "min"}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cmloss.core import soft_steps
+from cmloss.experiments.methods import (
+    ANYLOSS_LOSSES,
+    NetworkMethod,
+    get_method,
+    register_method,
+)
+from cmloss.trainer import AdaptiveSlope, Architecture, LossSpec, OptimizerSpec, Selection
+
+__all__ = ["Experiment", "EXPERIMENTS", "get_experiment", "load_config", "PROTOCOLS"]
+
+PROTOCOLS = ("astra", "anyloss")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A grid of datasets x methods x repeats x folds.
+
+    Attributes:
+        name: experiment name (also the default output folder name).
+        protocol: ``"astra"`` or ``"anyloss"``.
+        datasets: dataset names for :func:`cmloss.data.load_dataset`.
+        methods: registered method names.
+        repeats: repeats (``"astra"``; ``"anyloss"`` has one).
+        folds: folds per repeat (5 for ``"astra"``, 10 for ``"anyloss"``).
+        max_folds: run only the first folds of each repeat (``None``: all).
+        epochs: override every method's epochs (``None``: the methods' own).
+        random_state: root seed of the splits and of the networks' initial weights.
+        curve_stride: learning-curve points every this many epochs.
+        optional_datasets: datasets used only when their file exists (credit_card).
+    """
+
+    name: str
+    protocol: str
+    datasets: tuple[str, ...]
+    methods: tuple[str, ...]
+    repeats: int = 1
+    folds: int = 5
+    max_folds: int | None = None
+    epochs: int | None = None
+    random_state: int = 0
+    curve_stride: int = 10
+    optional_datasets: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}; got {self.protocol!r}.")
+        for name in self.methods:
+            get_method(name)
+        object.__setattr__(self, "datasets", tuple(self.datasets))
+        object.__setattr__(self, "methods", tuple(self.methods))
+
+    def with_options(self, **changes) -> Experiment:
+        """A copy with fields changed (``None`` values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict:
+        """JSON-ready description (for provenance)."""
+        return dataclasses.asdict(self)
+
+
+_ASTRA_METHODS = ("bce", "gmn", "bce-astra", "gmn-astra")
+_ANYLOSS_METHODS = tuple(f"{arch}-{loss}" for arch in ("slp", "mlp") for loss in ANYLOSS_LOSSES)
+
+EXPERIMENTS: dict[str, dict[str, Experiment]] = {
+    "astra": {
+        "full": Experiment(
+            "astra",
+            "astra",
+            ("skin-588", "skin-4000", "cod-763", "cod-3500", "ijcnn-971"),
+            _ASTRA_METHODS,
+            repeats=10,
+            folds=5,
+            curve_stride=50,
+        ),
+        "quick": Experiment(
+            "astra",
+            "astra",
+            ("skin-588", "ijcnn-971"),
+            _ASTRA_METHODS,
+            repeats=1,
+            folds=5,
+            max_folds=2,
+            epochs=30,
+            curve_stride=5,
+        ),
+    },
+    "anyloss": {
+        "full": Experiment(
+            "anyloss",
+            "anyloss",
+            ("random", "breast_cancer", "diabetes"),
+            _ANYLOSS_METHODS,
+            repeats=1,
+            folds=10,
+            curve_stride=1,
+            optional_datasets=("credit_card",),
+        ),
+        "quick": Experiment(
+            "anyloss",
+            "anyloss",
+            ("random", "breast_cancer"),
+            (
+                "slp-bce",
+                "slp-anyloss-f1",
+                "mlp-bce",
+                "mlp-anyloss-accuracy",
+                "mlp-anyloss-g_mean",
+                "mlp-anyloss-balanced_accuracy",
+                "mlp-mse",
+                "slp-sol",
+            ),
+            repeats=1,
+            folds=10,
+            max_folds=2,
+            epochs=20,
+            curve_stride=1,
+        ),
+    },
+}
+"""Named experiments in their ``full`` (the paper's protocol) and ``quick`` (CI) sizes."""
+
+
+def get_experiment(name: str, size: str = "full") -> Experiment:
+    """A named experiment (``size`` ``"full"`` or ``"quick"``), or a grid file's."""
+    if name in EXPERIMENTS:
+        return EXPERIMENTS[name][size]
+    path = Path(name)
+    if path.suffix in (".json", ".toml") and path.exists():
+        return load_config(path)
+    raise ValueError(
+        f"unknown experiment {name!r}: use one of {sorted(EXPERIMENTS)} or a .json/.toml grid file."
+    )
+
+
+_STEPS = {
+    "identity": soft_steps.Identity,
+    "amplify": soft_steps.Amplify,
+    "cosine": soft_steps.CosineThreshold,
+}
+
+
+def _soft_step(value):
+    """A soft step from a name or ``{"name": ..., **arguments}``."""
+    if value is None or isinstance(value, str):
+        return soft_steps.get(value)
+    value = dict(value)
+    return _STEPS[value.pop("name")](**value)
+
+
+def _loss(spec: dict) -> LossSpec:
+    spec = dict(spec)
+    if "soft_step" in spec:
+        spec["soft_step"] = _soft_step(spec["soft_step"])
+    return LossSpec(**spec)
+
+
+def _network_method(entry: dict) -> NetworkMethod:
+    entry = dict(entry)
+    name = entry.pop("name")
+    arch = Architecture(**entry.pop("architecture", {}))
+    loss = _loss(entry.pop("loss", {"kind": "bce"}))
+    opt = dict(entry.pop("optimizer", {}))
+    if "adaptive_slope" in opt and opt["adaptive_slope"] is not None:
+        opt["adaptive_slope"] = AdaptiveSlope(**opt["adaptive_slope"])
+    optimizer = OptimizerSpec(**opt)
+    selection = entry.pop("selection", None)
+    selection = Selection(**selection) if selection else None
+    fixed = dict(entry)
+
+    def settings(ctx):
+        out = {
+            "architecture": arch,
+            "loss": loss,
+            "optimizer": optimizer,
+            "selection": selection,
+            **fixed,
+        }
+        if ctx.epochs:
+            out["epochs"] = ctx.epochs
+        return out
+
+    return NetworkMethod(name, settings, "defined in a grid file")
+
+
+def load_config(path: str | Path) -> Experiment:
+    """Read a grid file (JSON or TOML); register its ``define`` methods."""
+    path = Path(path)
+    if path.suffix == ".toml":
+        import tomllib
+
+        config = tomllib.loads(path.read_text())
+    else:
+        config = json.loads(path.read_text())
+    for entry in config.pop("define", []):
+        register_method(_network_method(entry), replace=True)
+    config.setdefault("name", path.stem)
+    if "folds" not in config:
+        config["folds"] = 10 if config.get("protocol") == "anyloss" else 5
+    known = {f.name for f in dataclasses.fields(Experiment)}
+    unknown = set(config) - known
+    if unknown:
+        raise ValueError(f"unknown keys in {path}: {sorted(unknown)}; allowed: {sorted(known)}.")
+    return Experiment(**config)

@@ -1,0 +1,151 @@
+"""Provenance of a run: command, configuration, versions, git commit, machine, wall time."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["machine_info", "package_versions", "git_commit", "provenance"]
+
+_PACKAGES = (
+    "cmloss",
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "numpy",
+    "scikit-learn",
+    "tqdm",
+    "imbalanced-learn",
+    "pandas",
+)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _accelerators() -> list[str]:
+    try:
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_physical_devices() if d.device_type != "CPU"]
+    except Exception:  # TensorFlow missing or broken: report none
+        return []
+
+
+def machine_info() -> dict:
+    """CPU model, logical cores (and those usable by this process), memory, OS,
+    load average, accelerators."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    try:
+        load = list(os.getloadavg())
+    except OSError:
+        load = None
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "memory_bytes": _memory_bytes(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "hostname": platform.node(),
+        "load_average": load,
+        "accelerators": _accelerators(),
+    }
+
+
+def package_versions() -> dict:
+    """Installed versions of the packages the results depend on."""
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def git_commit(path: str | os.PathLike | None = None) -> dict:
+    """``{"commit": sha, "dirty": bool}`` of the repository holding this package, or
+    ``{"commit": None}`` outside a git checkout."""
+    where = Path(path) if path else Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
+        return {"commit": sha, "dirty": bool(status.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def provenance(
+    *,
+    command: list[str],
+    config: dict,
+    started: _dt.datetime,
+    wall_seconds: float | None,
+    status: str,
+    extra: dict | None = None,
+) -> dict:
+    """The provenance record of a run.
+
+    Args:
+        command: the command line (``sys.argv``).
+        config: the full experiment configuration.
+        started: start time (UTC).
+        wall_seconds: elapsed wall time (``None`` while running).
+        status: ``"running"``, ``"complete"`` or ``"interrupted"``.
+        extra: additional fields (e.g. chunk counts).
+    """
+    record = {
+        "status": status,
+        "command": list(command),
+        "started_utc": started.isoformat(timespec="seconds"),
+        "wall_seconds": wall_seconds,
+        "config": config,
+        "versions": package_versions(),
+        "git": git_commit(),
+        "machine": machine_info(),
+        "environment": {
+            k: os.environ[k]
+            for k in ("CMLOSS_DATA", "KERAS_BACKEND", "XLA_FLAGS")
+            if k in os.environ
+        },
+    }
+    record.update(extra or {})
+    return record

@@ -1,0 +1,371 @@
+"""Run an :class:`~cmloss.experiments.definitions.Experiment`: resumable, with progress.
+
+Work is done in *units* of one (dataset, repeat): all network members of the unit's
+pending methods and folds are trained together by :func:`cmloss.trainer.train_members`
+(so one compiled stack serves many folds and methods), estimator methods run fold by
+fold, and each (dataset, method, repeat) *chunk* is then written atomically
+(:mod:`cmloss.experiments.storage`). On a rerun, finished chunks are skipped; an
+interrupted run loses at most the unit in progress.
+
+Every row's metrics come from :func:`cmloss.evaluate` (counts of ``score > threshold``)
+and :func:`cmloss.core.cm_metrics.f_beta` for F0.5 and F2.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cmloss.core import cm_metrics
+from cmloss.core.evaluation import evaluate
+from cmloss.experiments import storage
+from cmloss.experiments.definitions import Experiment
+from cmloss.experiments.methods import Context, EstimatorMethod, FoldData, get_method
+from cmloss.experiments.provenance import provenance
+from cmloss.trainer import MemberSpec, train_members
+from cmloss.trainer.chunking import DEFAULT_BUDGET_BYTES
+
+__all__ = ["Unit", "plan_units", "run_experiment", "member_seed"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One (dataset, repeat) and the methods still to run there."""
+
+    dataset: str
+    repeat: int
+    methods: tuple[str, ...]
+
+
+def member_seed(experiment: Experiment, repeat: int, fold: int) -> int:
+    """Seed of the initial weights and batch order of every method on one fold (the
+    methods of a fold share it, so their comparison is paired)."""
+    return int(experiment.random_state) * 1_000_003 + int(repeat) * 1009 + int(fold)
+
+
+def _datasets(experiment: Experiment, data_home) -> tuple[str, ...]:
+    names = list(experiment.datasets)
+    if experiment.optional_datasets:
+        from cmloss.data import get_data_home, get_dataset_info
+
+        home = Path(get_data_home(data_home))
+        for name in experiment.optional_datasets:
+            file = get_dataset_info(name).file
+            if file is None or (home / file).exists():
+                names.append(name)
+    return tuple(names)
+
+
+def plan_units(experiment: Experiment, root: str | Path, data_home=None) -> list[Unit]:
+    """Units with at least one unfinished chunk."""
+    units = []
+    for dataset in _datasets(experiment, data_home):
+        for repeat in range(experiment.repeats):
+            todo = tuple(
+                m for m in experiment.methods if not storage.chunk_done(root, dataset, m, repeat)
+            )
+            if todo:
+                units.append(Unit(dataset, repeat, todo))
+    return units
+
+
+class _Splits:
+    """Datasets and splits of an experiment, loaded once per dataset."""
+
+    def __init__(self, experiment: Experiment, data_home):
+        self.experiment = experiment
+        self.data_home = data_home
+        self._cache: dict[str, list] = {}
+
+    def __call__(self, dataset: str, repeat: int):
+        if dataset not in self._cache:
+            self._cache[dataset] = self._load(dataset)
+        data, splits = self._cache[dataset][repeat]
+        return data, splits[: self.experiment.max_folds]
+
+    def _load(self, dataset: str):
+        from cmloss import protocols
+        from cmloss.data import load_dataset
+
+        exp = self.experiment
+        if exp.protocol == "anyloss":
+            data = load_dataset(dataset, data_home=self.data_home)
+            splits = protocols.anyloss_splits(data.y, n_splits=exp.folds)
+            return [(data, splits)] * exp.repeats
+        return [
+            (r.dataset, list(r.splits))
+            for r in protocols.astra_repeats(
+                dataset,
+                n_repeats=exp.repeats,
+                n_folds=exp.folds,
+                random_state=exp.random_state,
+                data_home=self.data_home,
+            )
+        ]
+
+
+def _row(experiment, dataset, method, split, y, scores, threshold, extra) -> dict:
+    counts = evaluate(y[split.test], scores, threshold=threshold)
+    cells = [np.float64(counts[k]) for k in ("tn", "fp", "fn", "tp")]
+    row = {
+        "experiment": experiment.name,
+        "dataset": dataset,
+        "method": method,
+        "repeat": split.repeat,
+        "fold": split.fold,
+        "n_train": split.train.size,
+        "n_test": split.test.size,
+        "n_test_positive": int(y[split.test].sum()),
+        "threshold": threshold,
+        **{
+            k: counts[k]
+            for k in (
+                "tn",
+                "fp",
+                "fn",
+                "tp",
+                "g_mean",
+                "mcc",
+                "accuracy",
+                "f1",
+                "balanced_accuracy",
+                "recall",
+                "specificity",
+                "precision",
+            )
+        },
+        "f0.5": float(cm_metrics.f_beta(*cells, beta=0.5)),
+        "f2": float(cm_metrics.f_beta(*cells, beta=2.0)),
+    }
+    row.update(extra)
+    return row
+
+
+def _network_members(experiment, unit, data, splits) -> list[MemberSpec]:
+    members = []
+    for name in unit.methods:
+        method = get_method(name)
+        if method.kind != "network":
+            continue
+        ctx = Context(unit.dataset, data.X.shape[1], experiment.epochs)
+        settings = method.settings(ctx)
+        for split in splits:
+            members.append(
+                MemberSpec(
+                    train=split.train,
+                    validation=split.validation,
+                    test=split.test,
+                    seed=member_seed(experiment, unit.repeat, split.fold),
+                    tag={"method": name, "fold": split.fold},
+                    **settings,
+                )
+            )
+    return members
+
+
+def _curves(results) -> dict:
+    out = {"fold": np.array([r.member.tag["fold"] for r in results])}
+    keys = [k for k in results[0].curves if k != "epoch"]
+    out["epoch"] = results[0].curves["epoch"]
+    for k in keys:
+        out[k] = np.stack([r.curves[k] for r in results])
+    out["train_loss_full"] = np.stack([r.train_loss for r in results])
+    return out
+
+
+def _run_estimators(experiment, unit, data, splits, root) -> None:
+    from cmloss.protocols import scale_split
+
+    for name in unit.methods:
+        method = get_method(name)
+        if not isinstance(method, EstimatorMethod):
+            continue
+        rows = []
+        for split in splits:
+            x_train, x_val, x_test = scale_split(data.X, split)
+            fold = FoldData(
+                x_train,
+                data.y[split.train],
+                x_val,
+                data.y[split.validation],
+                x_test,
+                member_seed(experiment, unit.repeat, split.fold),
+            )
+            t0 = time.perf_counter()
+            pred = method.fit_predict(fold)
+            seconds = time.perf_counter() - t0
+            rows.append(
+                _row(
+                    experiment,
+                    unit.dataset,
+                    name,
+                    split,
+                    data.y,
+                    np.asarray(pred.scores),
+                    float(pred.threshold),
+                    {"fit_seconds": seconds},
+                )
+            )
+        storage.write_chunk(root, unit.dataset, name, unit.repeat, rows, {})
+
+
+def _run_unit(experiment, unit, splits_of, root, budget_bytes, progress) -> None:
+    data, splits = splits_of(unit.dataset, unit.repeat)
+    members = _network_members(experiment, unit, data, splits)
+    if members:
+        results = train_members(
+            data.X,
+            data.y,
+            members,
+            budget_bytes=budget_bytes,
+            curve_stride=experiment.curve_stride,
+            progress=progress,
+        )
+        by_method: dict[str, list] = {}
+        for result in results:
+            by_method.setdefault(result.member.tag["method"], []).append(result)
+        split_of = {s.fold: s for s in splits}
+        for name, group in by_method.items():
+            rows = []
+            for r in group:
+                split = split_of[r.member.tag["fold"]]
+                rows.append(
+                    _row(
+                        experiment,
+                        unit.dataset,
+                        name,
+                        split,
+                        data.y,
+                        r.test_scores,
+                        r.threshold,
+                        {
+                            "epochs": r.member.epochs,
+                            "selected_epoch": r.selected_epoch,
+                            "final_b": r.final_b,
+                            "best_val_value": r.best_value,
+                            "loss_reduction_10pct": r.loss_reduction_by(0.1),
+                            "fit_seconds": r.fit_seconds,
+                        },
+                    )
+                )
+            storage.write_chunk(root, unit.dataset, name, unit.repeat, rows, _curves(group))
+    _run_estimators(experiment, unit, data, splits, root)
+
+
+def _network_epochs(experiment, units, splits_of) -> int:
+    total = 0
+    for unit in units:
+        data, splits = splits_of(unit.dataset, unit.repeat)
+        ctx = Context(unit.dataset, data.X.shape[1], experiment.epochs)
+        for name in unit.methods:
+            method = get_method(name)
+            if method.kind == "network":
+                total += len(splits) * int(method.settings(ctx)["epochs"])
+    return total
+
+
+def run_experiment(
+    experiment: Experiment,
+    out: str | Path,
+    *,
+    data_home=None,
+    budget_bytes: int = DEFAULT_BUDGET_BYTES,
+    show_progress: bool = True,
+    command: Sequence[str] | None = None,
+    on_unit_done: Callable[[Unit], None] | None = None,
+) -> dict:
+    """Run (or resume) an experiment into ``out``.
+
+    Args:
+        experiment: the grid.
+        out: the run directory (created).
+        data_home: data folder (default ``$CMLOSS_DATA``).
+        budget_bytes: memory budget of one compiled stack.
+        show_progress: show a tqdm bar over network-epochs, with ETA.
+        command: the command line recorded in the provenance (default ``sys.argv``).
+        on_unit_done: called after each unit's chunks are written (tests use it to
+            interrupt a run).
+
+    Returns:
+        The provenance record (also written to ``out/provenance.json``).
+    """
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    started = _dt.datetime.now(_dt.timezone.utc)
+    t0 = time.perf_counter()
+    config = {
+        **experiment.to_dict(),
+        "budget_bytes": int(budget_bytes),
+        "data_home": str(data_home) if data_home else None,
+    }
+    command = list(command if command is not None else sys.argv)
+    units = plan_units(experiment, root, data_home)
+    all_chunks = [
+        (d, m, r)
+        for d in _datasets(experiment, data_home)
+        for r in range(experiment.repeats)
+        for m in experiment.methods
+    ]
+    extra = {
+        "chunks_total": len(all_chunks),
+        "chunks_pending_at_start": sum(len(u.methods) for u in units),
+    }
+    storage.atomic_write_json(
+        root / "provenance.json",
+        provenance(
+            command=command,
+            config=config,
+            started=started,
+            wall_seconds=None,
+            status="running",
+            extra=extra,
+        ),
+    )
+    splits_of = _Splits(experiment, data_home)
+    bar = None
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=_network_epochs(experiment, units, splits_of),
+            unit="net-epoch",
+            unit_scale=True,
+            desc=experiment.name,
+            dynamic_ncols=True,
+        )
+    status = "interrupted"
+    try:
+        for unit in units:
+            if bar is not None:
+                bar.set_postfix_str(f"{unit.dataset} repeat {unit.repeat}")
+            _run_unit(
+                experiment,
+                unit,
+                splits_of,
+                root,
+                budget_bytes,
+                bar.update if bar is not None else None,
+            )
+            if on_unit_done is not None:
+                on_unit_done(unit)
+        storage.merge_results(root, all_chunks)
+        status = "complete"
+    finally:
+        if bar is not None:
+            bar.close()
+        record = provenance(
+            command=command,
+            config=config,
+            started=started,
+            wall_seconds=time.perf_counter() - t0,
+            status=status,
+            extra=extra,
+        )
+        storage.atomic_write_json(root / "provenance.json", record)
+    return record

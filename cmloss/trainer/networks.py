@@ -1,0 +1,298 @@
+"""The three network families, stacked: parameters of a ``(V, M)`` grid of members.
+
+A stack holds ``V`` data views (row sets) and ``M`` member slots per view. Every parameter
+is a tensor of shape ``(V, M) + keras_shape``, where ``keras_shape`` is the shape of the
+same weight in the member's Keras model, listed in Keras ``get_weights()`` order:
+
+============  ===========================================================================
+family        weights (Keras order)
+============  ===========================================================================
+``slp``       ``kernel (d, 1)``, ``bias (1,)``
+``mlp``       ``hidden_kernel (d, h)``, ``hidden_bias (h,)``, ``output_kernel (h, 1)``,
+              ``output_bias (1,)``
+``bn_mlp``    ``hidden_kernel``, ``hidden_bias``, ``gamma (h,)``, ``beta (h,)``,
+              ``moving_mean (h,)``, ``moving_variance (h,)``, ``output_kernel``,
+              ``output_bias``
+ASTra output  ``+ slope_beta ()`` (the :class:`cmloss.layers.ASTra` weight)
+============  ===========================================================================
+
+Members narrower than the stack's ``h`` are padded with hidden units whose weights are
+zero and whose gradients are masked: a padded unit outputs ``leaky_relu(0) = 0`` into an
+output weight of 0, so it is exactly inert.
+
+The forward pass uses the same primitives as the Keras layers (``matmul`` + bias,
+``keras.ops.leaky_relu``, ``tf.nn.batch_normalization``, ``keras.ops.sigmoid``, and
+:func:`cmloss.core.astra.astra_z_logit` / :func:`~cmloss.core.astra.slope_from_beta` as in
+:class:`cmloss.layers.ASTra`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cmloss.core.astra import astra_z_logit, beta_from_slope, slope_from_beta, slope_from_threshold
+from cmloss.trainer.spec import Architecture, MemberSpec
+
+__all__ = [
+    "weight_names",
+    "weight_shapes",
+    "trainable_names",
+    "initial_weights",
+    "build_keras_model",
+    "hidden_output",
+    "output_head",
+    "slope",
+]
+
+SLOPE = "slope_beta"
+_NON_TRAINABLE = ("moving_mean", "moving_variance")
+
+
+def weight_names(kind: str, astra: bool) -> tuple[str, ...]:
+    """Names of a member's weights in Keras ``get_weights()`` order."""
+    names = {
+        "slp": ("kernel", "bias"),
+        "mlp": ("hidden_kernel", "hidden_bias", "output_kernel", "output_bias"),
+        "bn_mlp": (
+            "hidden_kernel",
+            "hidden_bias",
+            "gamma",
+            "beta",
+            "moving_mean",
+            "moving_variance",
+            "output_kernel",
+            "output_bias",
+        ),
+    }[kind]
+    return names + ((SLOPE,) if astra else ())
+
+
+def trainable_names(kind: str) -> tuple[str, ...]:
+    """Weights updated by the optimizer (all but BatchNormalization's moving statistics),
+    the slope included."""
+    return tuple(n for n in weight_names(kind, True) if n not in _NON_TRAINABLE)
+
+
+def weight_shapes(kind: str, n_features: int, hidden: int) -> dict[str, tuple[int, ...]]:
+    """Keras shapes of every weight (the slope included) for ``hidden`` units."""
+    d, h = int(n_features), int(hidden)
+    if kind == "slp":
+        shapes = {"kernel": (d, 1), "bias": (1,)}
+    else:
+        shapes = {"hidden_kernel": (d, h), "hidden_bias": (h,)}
+        if kind == "bn_mlp":
+            shapes.update({n: (h,) for n in ("gamma", "beta", "moving_mean", "moving_variance")})
+        shapes.update({"output_kernel": (h, 1), "output_bias": (1,)})
+    shapes[SLOPE] = ()
+    return shapes
+
+
+def _initializer(name: str, seed: int):
+    cls = type(keras.initializers.get(name))
+    try:
+        return cls(seed=int(seed))
+    except TypeError:  # Zeros, Ones, Constant: no seed
+        return cls()
+
+
+def initial_beta(tau_init: float) -> float:
+    """The ASTra layer's initial ``slope_beta`` for threshold ``tau_init`` (Eq. 7)."""
+    return beta_from_slope(slope_from_threshold(tau_init))
+
+
+def initial_weights(member: MemberSpec, n_features: int) -> list[np.ndarray]:
+    """A member's initial weights as a Keras ``get_weights()`` list.
+
+    ``member.initial_weights`` if given; otherwise the Keras initializers of the
+    architecture seeded with ``member.seed`` (hidden kernel) and ``member.seed + 1``
+    (output kernel), zero biases, BatchNormalization's ``(1, 0, 0, 1)`` and the ASTra
+    slope of ``tau_init``: exactly what a Keras model with these seeded initializers
+    starts from.
+    """
+    arch = member.architecture
+    astra = member.output == "astra"
+    if member.initial_weights is not None:
+        weights = [np.asarray(w, np.float32) for w in member.initial_weights]
+        shapes = weight_shapes(arch.kind, n_features, arch.width or 1)
+        names = weight_names(arch.kind, astra)
+        if len(weights) != len(names) or any(w.shape != shapes[n] for n, w in zip(names, weights)):
+            raise ValueError(
+                f"initial_weights must be a get_weights() list of shapes "
+                f"{[shapes[n] for n in names]}; got {[w.shape for w in weights]}."
+            )
+        return weights
+    shapes = weight_shapes(arch.kind, n_features, arch.width or 1)
+    out = {}
+    for name in weight_names(arch.kind, astra):
+        shape = shapes[name]
+        if name in ("kernel", "output_kernel"):
+            init = _initializer(arch.output_initializer, member.seed + 1)
+        elif name == "hidden_kernel":
+            init = _initializer(arch.hidden_initializer, member.seed)
+        elif name in ("gamma", "moving_variance"):
+            init = keras.initializers.Ones()
+        elif name == SLOPE:
+            init = keras.initializers.Constant(initial_beta(member.tau_init))
+        else:
+            init = keras.initializers.Zeros()
+        out[name] = np.asarray(keras.ops.convert_to_numpy(init(shape, dtype="float32")), np.float32)
+    return [out[n] for n in weight_names(arch.kind, astra)]
+
+
+def build_keras_model(member: MemberSpec, n_features: int, weights: Sequence | None = None):
+    """The member as a plain Keras model (functional API) with cmloss layers.
+
+    Args:
+        member: the member's spec.
+        n_features: input width.
+        weights: optional ``get_weights()`` list to load (default: the member's initial
+            weights, :func:`initial_weights`).
+
+    Returns:
+        An uncompiled ``keras.Model`` whose ``get_weights()`` order is the trainer's.
+    """
+    from cmloss.layers import ASTra
+
+    arch = member.architecture
+    inputs = keras.Input((int(n_features),))
+    x = inputs
+    if arch.kind == "mlp":
+        x = keras.layers.Dense(arch.hidden, name="hidden")(x)
+        x = keras.layers.LeakyReLU(negative_slope=arch.negative_slope)(x)
+    elif arch.kind == "bn_mlp":
+        x = keras.layers.Dense(arch.hidden, name="hidden")(x)
+        x = keras.layers.BatchNormalization(momentum=arch.bn_momentum, epsilon=arch.bn_epsilon)(x)
+        x = keras.layers.Activation("sigmoid")(x)
+    if member.output == "sigmoid":
+        x = keras.layers.Dense(1, activation="sigmoid", name="output")(x)
+    else:
+        x = keras.layers.Dense(1, name="output")(x)
+        if member.output == "astra":
+            x = ASTra(threshold=member.tau_init)(x)
+    model = keras.Model(inputs, x)
+    model.set_weights(list(weights) if weights is not None else initial_weights(member, n_features))
+    return model
+
+
+def _dense(x, kernel, bias, shared: bool):
+    """``x @ kernel + bias`` per member; ``x`` is ``(V, N, d)`` when shared by the ``M``
+    members of a view, else ``(V, M, N, d)``; result ``(V, M, N, units)``."""
+    spec = "vnd,vmdu->vmnu" if shared else "vmnd,vmdu->vmnu"
+    return tf.einsum(spec, x, kernel) + bias[:, :, None, :]
+
+
+def _batch_norm(z, params, arch: Architecture, training: bool, weights):
+    """Keras BatchNormalization; training mode uses (weighted) batch moments over rows.
+
+    Returns ``(normalized, new_moving_mean, new_moving_variance)``.
+    """
+    gamma, beta = params["gamma"][:, :, None, :], params["beta"][:, :, None, :]
+    if training:
+        mean, variance = tf.nn.weighted_moments(
+            z, axes=[2], frequency_weights=weights[..., None], keepdims=True
+        )
+        momentum = arch.bn_momentum
+        new_mean = params["moving_mean"] * momentum + mean[:, :, 0, :] * (1.0 - momentum)
+        new_var = params["moving_variance"] * momentum + variance[:, :, 0, :] * (1.0 - momentum)
+    else:
+        mean = params["moving_mean"][:, :, None, :]
+        variance = params["moving_variance"][:, :, None, :]
+        new_mean, new_var = params["moving_mean"], params["moving_variance"]
+    out = tf.nn.batch_normalization(
+        z, mean, variance, offset=beta, scale=gamma, variance_epsilon=arch.bn_epsilon
+    )
+    return out, new_mean, new_var
+
+
+_SMALL_DENSE = 32
+"""Up to this many weights (``d * u``), a dense layer is a fused broadcast product summed
+over ``d``, whose weight gradient is a fused sum over rows; XLA's CPU dot kernels are
+several times slower for such thin matrices. Wider layers use a dot."""
+
+
+def _slot_dense(x, kernel, bias):
+    """``x @ kernel + bias`` for one slot: ``(V, N, d) @ (V, d, u) -> (V, N, u)``."""
+    d, u = kernel.shape[-2], kernel.shape[-1]
+    if d * u <= _SMALL_DENSE:
+        z = tf.reduce_sum(x[:, :, :, None] * kernel[:, None, :, :], axis=2)
+    else:
+        z = tf.einsum("vnd,vdu->vnu", x, kernel)
+    return z + bias[:, None, :]
+
+
+def _shared_slot(params: dict, x, arch: Architecture, m: int):
+    """Output pre-activation ``(V, N)`` of slot ``m`` on rows shared by the view."""
+    if arch.kind == "slp":
+        return _slot_dense(x, params["kernel"][:, m], params["bias"][:, m])[..., 0]
+    z = _slot_dense(x, params["hidden_kernel"][:, m], params["hidden_bias"][:, m])
+    a = keras.ops.leaky_relu(z, negative_slope=arch.negative_slope)
+    o = tf.reduce_sum(a * params["output_kernel"][:, m, None, :, 0], axis=-1)
+    return o + params["output_bias"][:, m]
+
+
+def hidden_output(
+    params: dict, x, arch: Architecture, *, shared: bool, training: bool = False, weights=None
+):
+    """Pre-activation of the output unit of every member, slot by slot.
+
+    Args:
+        params: ``name -> (V, M) + keras_shape`` tensors.
+        x: features, ``(V, N, d)`` if ``shared`` else ``(V, M, N, d)``.
+        arch: the family (``arch.kind``, Leaky ReLU slope, BatchNormalization settings).
+        shared: whether the ``M`` members of a view see the same rows.
+        training: BatchNormalization in training mode (batch statistics).
+        weights: row weights ``(V, M, N)`` (or broadcastable) for the batch moments.
+
+    Returns:
+        ``(outputs, updates)``: a list of ``M`` tensors ``(V, N)``, one per slot, and a
+        dict of new non-trainable weights (BatchNormalization's moving statistics, in
+        training mode). Shared rows are processed slot by slot, so that no tensor mixes
+        slots (XLA then fuses each slot's forward and backward passes separately).
+    """
+    M = params["output_bias" if arch.kind != "slp" else "bias"].shape[1]
+    if arch.kind == "bn_mlp" or not shared:
+        o, updates = _hidden_output_per_member(
+            params, x, arch, shared=shared, training=training, weights=weights
+        )
+        return [o[:, m] for m in range(M)], updates
+    return [_shared_slot(params, x, arch, m) for m in range(M)], {}
+
+
+def _hidden_output_per_member(params, x, arch, *, shared, training, weights):
+    updates = {}
+    if arch.kind == "slp":
+        o = _dense(x, params["kernel"], params["bias"], shared)
+        return o[..., 0], updates
+    z = _dense(x, params["hidden_kernel"], params["hidden_bias"], shared)
+    if arch.kind == "mlp":
+        a = keras.ops.leaky_relu(z, negative_slope=arch.negative_slope)
+    else:
+        z, new_mean, new_var = _batch_norm(z, params, arch, training, weights)
+        if training:
+            updates = {"moving_mean": new_mean, "moving_variance": new_var}
+        a = keras.ops.sigmoid(z)
+    o = tf.einsum("vmnu,vmu->vmn", a, params["output_kernel"][..., 0])
+    return o + params["output_bias"], updates
+
+
+def slope(beta):
+    """The ASTra slope ``b`` of Eq. 7 (:func:`cmloss.core.astra.slope_from_beta`)."""
+    return slope_from_beta(beta)
+
+
+def output_head(o, output: str, beta=None):
+    """The model output from the output unit's pre-activation ``o`` (any shape).
+
+    ``"sigmoid"``: ``sigmoid(o)``; ``"linear"``: ``o``; ``"astra"``: the z output of
+    :class:`cmloss.layers.ASTra`, ``sigmoid(astra_z_logit(o, b))`` with ``b`` from
+    ``beta``, whose shape must broadcast against ``o`` (e.g. ``beta[:, None]``).
+    """
+    if output == "sigmoid":
+        return keras.ops.sigmoid(o)
+    if output == "linear":
+        return o
+    return keras.ops.sigmoid(astra_z_logit(o, tf.cast(slope(beta), o.dtype)))

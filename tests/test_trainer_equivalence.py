@@ -1,0 +1,231 @@
+"""The fast trainer runs the same algorithm as Keras ``model.fit`` with cmloss objects.
+
+Each case trains one member with :func:`cmloss.trainer.train_members` and the same
+network with plain Keras (same initial weights, via ``get_weights()`` lists; same
+z-scored float32 rows; the trainer's own mini-batch order fed through a
+``keras.utils.PyDataset``; the cmloss optimizer, callbacks and metrics), then compares
+weights, the logged training loss and e-ratio, validation FNR_apx, the selected epoch
+and the ASTra slope. Tolerances are float32 round-off accumulated over the epochs
+(different summation orders in XLA and in TensorFlow's kernels).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from cmloss import metrics
+from cmloss.protocols import fit_zscore
+from cmloss.trainer import (
+    Architecture,
+    LossSpec,
+    MemberSpec,
+    OptimizerSpec,
+    batch_order,
+    build_keras_model,
+    train_members,
+)
+
+
+def _data(seed: int, n: int = 300):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)) * [3.0, 1.0, 10.0] + [5.0, 0.0, -2.0]
+    y = (X[:, 0] + 2.0 * rng.normal(size=n) > 9).astype(np.int64)
+    idx = rng.permutation(n)
+    parts = (
+        np.sort(idx[: int(0.6 * n)]),
+        np.sort(idx[int(0.6 * n) : int(0.8 * n)]),
+        np.sort(idx[int(0.8 * n) :]),
+    )
+    return X, y, parts
+
+
+class _TrainerBatches(keras.utils.PyDataset):
+    """The trainer's batches of each epoch (``on_epoch_begin`` advances the epoch; the
+    two shape-probing reads Keras makes before training see epoch 0)."""
+
+    def __init__(self, X, y, member: MemberSpec):
+        super().__init__()
+        self.X, self.y, self.member = X, y, member
+        self.epoch = -1
+
+    def __len__(self):
+        return self.member.steps_per_epoch()
+
+    def on_epoch_begin(self):
+        self.epoch += 1
+
+    def __getitem__(self, i):
+        rows = batch_order(
+            np.arange(self.y.size),
+            self.member.shuffle_seed,
+            max(self.epoch, 0),
+            self.member.batch_size(),
+        )[i]
+        return self.X[rows], self.y[rows]
+
+
+def _keras_fit(member: MemberSpec, X, y):
+    """Train ``member`` with ``model.fit``; return (weights, history, selected epoch)."""
+    zscore = fit_zscore(X, member.train)
+    x_train = zscore.transform(X[member.train]).astype(np.float32)
+    y_train = y[member.train].astype(np.float32)
+    model = build_keras_model(member, X.shape[1])
+    model.compile(
+        optimizer=member.optimizer.keras_optimizer(),
+        loss=member.loss.keras_loss(),
+        metrics=[metrics.FNRApx(), metrics.ERatioApx()],
+    )
+    callbacks = []
+    if member.output == "astra":
+        callbacks.append(member.optimizer.adaptive_slope.keras_callback())
+    if member.selection is not None:
+        callbacks.append(member.selection.keras_callback())
+    kwargs = dict(epochs=member.epochs, shuffle=False, callbacks=callbacks, verbose=0)
+    if member.validation.size:
+        kwargs["validation_data"] = (
+            zscore.transform(X[member.validation]).astype(np.float32),
+            y[member.validation].astype(np.float32),
+        )
+    if member.class_weight is not None:
+        kwargs["class_weight"] = dict(enumerate(member.class_weight))
+    if member.full_batch:
+        history = model.fit(x_train, y_train, batch_size=y_train.size, **kwargs)
+    else:
+        history = model.fit(_TrainerBatches(x_train, y_train, member), **kwargs)
+    selected = callbacks[-1].best_epoch if member.selection is not None else member.epochs - 1
+    return model.get_weights(), history.history, selected
+
+
+def _compare(name, member, X, y, *, weight_atol, loss_rtol, skip_weights=()):
+    (result,) = train_members(X, y, [member])
+    weights, history, selected = _keras_fit(member, X, y)
+    assert result.selected_epoch == selected, name
+    for i, (mine, theirs) in enumerate(zip(result.weights, weights)):
+        if i in skip_weights:
+            continue
+        np.testing.assert_allclose(
+            mine, theirs, rtol=0, atol=weight_atol, err_msg=f"{name}: weight {i}"
+        )
+    np.testing.assert_allclose(
+        result.train_loss, history["loss"], rtol=loss_rtol, err_msg=f"{name}: training loss"
+    )
+    np.testing.assert_allclose(
+        result.curves["train_e_ratio"],
+        history["e_ratio_apx"],
+        rtol=10 * loss_rtol,
+        err_msg=f"{name}: training e-ratio",
+    )
+    if "val_fnr_apx" in history:
+        np.testing.assert_allclose(
+            result.curves["val_fnr_apx"],
+            history["val_fnr_apx"],
+            rtol=0,
+            atol=10 * loss_rtol,
+            err_msg=f"{name}: val FNR_apx",
+        )
+    return result, history, weights
+
+
+def test_slp_bce_full_batch_sgd():
+    """The AnyLoss SLP: zero-initialised, full-batch gradient descent, BCE, 150 epochs."""
+    X, y, (train, _, test) = _data(0)
+    member = MemberSpec(
+        train=train,
+        test=test,
+        architecture=Architecture.slp("zeros"),
+        loss=LossSpec.bce(),
+        optimizer=OptimizerSpec("sgd", 0.2),
+        epochs=150,
+    )
+    _compare("slp", member, X, y, weight_atol=2e-6, loss_rtol=2e-6)
+
+
+def test_mlp_anyloss_minibatches():
+    """One hidden layer, AnyLoss F1 (L = 73), Adam, mini-batches of 10% in the trainer's
+    shuffled order, 40 epochs."""
+    X, y, (train, _, test) = _data(1)
+    member = MemberSpec(
+        train=train,
+        test=test,
+        architecture=Architecture("mlp", 3),
+        loss=LossSpec.anyloss("f1"),
+        optimizer=OptimizerSpec("adam", 0.003),
+        epochs=40,
+        batch_fraction=0.1,
+        seed=3,
+    )
+    _compare("mlp-anyloss", member, X, y, weight_atol=1e-4, loss_rtol=5e-5)
+
+
+def test_bn_mlp_minibatches():
+    """The AnyLoss MLP (Dense(2) -> BatchNormalization -> sigmoid -> Dense(1, sigmoid)),
+    AnyLoss accuracy, Adam, batches of 20%, 40 epochs.
+
+    The hidden bias has a mathematically zero gradient (batch normalisation removes it),
+    so in both implementations it drifts with round-off-sized gradients that Adam
+    normalises to steps of size ``lr``; it, and the moving mean that tracks it, are
+    compared through the network's outputs instead.
+    """
+    X, y, (train, _, test) = _data(2)
+    member = MemberSpec(
+        train=train,
+        test=test,
+        architecture=Architecture.anyloss_mlp(),
+        loss=LossSpec.anyloss("accuracy"),
+        optimizer=OptimizerSpec("adam", 0.005),
+        epochs=40,
+        batch_fraction=0.2,
+        seed=4,
+    )
+    result, _, weights = _compare(
+        "bn-mlp", member, X, y, weight_atol=2e-5, loss_rtol=2e-5, skip_weights=(1, 4)
+    )
+    model = build_keras_model(member, X.shape[1], weights=weights)
+    zscore = fit_zscore(X, member.train)
+    keras_scores = model.predict(zscore.transform(X[test]).astype(np.float32), verbose=0)[:, 0]
+    np.testing.assert_allclose(result.test_scores, keras_scores, rtol=0, atol=2e-3)
+
+
+def test_rmsprop_class_weights():
+    """RMSprop with Keras ``class_weight`` (weights enter the loss and the metrics)."""
+    X, y, (train, _, test) = _data(3)
+    member = MemberSpec(
+        train=train,
+        test=test,
+        architecture=Architecture("mlp", 2),
+        loss=LossSpec.bce(),
+        optimizer=OptimizerSpec("rmsprop", 0.01),
+        class_weight=(1.0, 5.0),
+        epochs=40,
+        seed=6,
+    )
+    _compare("rmsprop", member, X, y, weight_atol=2e-6, loss_rtol=2e-6)
+
+
+def test_astra_gmn_adaptive_slope_best_on_validation():
+    """The ASTra paper's setting: GMN on the ASTra z output, Adam with the adaptive slope
+    rate (Eq. 10) and best-on-validation by FNR_apx. Same selected epoch (in the middle
+    of training), same slope b, same per-epoch slope rate, loss and e-ratio."""
+    X, y, (train, validation, test) = _data(2)
+    member = MemberSpec(
+        train=train,
+        validation=validation,
+        test=test,
+        architecture=Architecture.astra_paper(3),
+        loss=LossSpec.gmn(),
+        output="astra",
+        optimizer=OptimizerSpec("adam", 0.01),
+        epochs=100,
+        seed=1,
+    )
+    result, history, _ = _compare("astra-gmn", member, X, y, weight_atol=2e-5, loss_rtol=2e-5)
+    assert 10 < result.selected_epoch < 90
+    np.testing.assert_allclose(
+        result.curves["slope_learning_rate"], history["slope_learning_rate"], rtol=1e-6
+    )
+    np.testing.assert_allclose(result.curves["slope"], history["astra_slope"], rtol=2e-5)
+    slope_at_selection = history["astra_slope"][result.selected_epoch]
+    assert result.final_b == pytest.approx(slope_at_selection, rel=2e-5)
+    assert result.final_b != pytest.approx(history["astra_slope"][-1], rel=1e-3)

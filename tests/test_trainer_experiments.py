@@ -1,0 +1,182 @@
+"""Experiments on the fast trainer: CLI, CSV schema, resumability, atomic writes,
+provenance, custom grids and the method registry."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from cmloss.experiments import (
+    COLUMNS,
+    EstimatorMethod,
+    Experiment,
+    Prediction,
+    load_config,
+    register_method,
+    run_experiment,
+    storage,
+)
+from cmloss.experiments.cli import main
+from cmloss.experiments.methods import METHODS
+
+SMALL = Experiment(
+    "small",
+    "anyloss",
+    ("breast_cancer", "random"),
+    ("slp-bce", "mlp-anyloss-f1"),
+    folds=10,
+    max_folds=2,
+    epochs=3,
+    curve_stride=1,
+)
+"""Two units (one per dataset) that need no data file."""
+
+
+def _rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _without_timing(rows):
+    return [{k: v for k, v in r.items() if k != "fit_seconds"} for r in rows]
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch, CMLOSS_DATA):
+    monkeypatch.setenv("CMLOSS_OFFLINE", "1")
+    monkeypatch.setenv("CMLOSS_DATA", str(CMLOSS_DATA))
+
+
+@pytest.mark.parametrize("name", ["astra", "anyloss"])
+def test_quick_run_writes_the_csv_schema(name, tmp_path, CMLOSS_DATA):
+    if name == "astra" and not (CMLOSS_DATA / "hd-ensemble").is_dir():
+        pytest.skip("needs the HD-Ensemble files (CMLOSS_DATA)")
+    out = tmp_path / name
+    assert main(["run", name, "--quick", "--out", str(out), "--no-progress"]) == 0
+    rows = _rows(out / "results.csv")
+    assert tuple(rows[0]) == COLUMNS
+    quick = {"astra": (2, 4, 2), "anyloss": (2, 8, 2)}[name]  # datasets, methods, folds
+    assert len(rows) == quick[0] * quick[1] * quick[2]
+    for row in rows:
+        counts = [float(row[k]) for k in ("tn", "fp", "fn", "tp")]
+        assert sum(counts) == float(row["n_test"])
+        assert 0.0 <= float(row["g_mean"]) <= 1.0 and -1.0 <= float(row["mcc"]) <= 1.0
+        assert 0 <= int(row["selected_epoch"]) < int(row["epochs"])
+        assert (row["final_b"] != "") == row["method"].endswith("astra")
+    curves = np.load(storage.chunk_paths(out, rows[0]["dataset"], rows[0]["method"], 0)[1])
+    assert curves["train_loss"].shape[0] == 2 and "val_fnr_apx" in curves
+    record = json.loads((out / "provenance.json").read_text())
+    assert record["status"] == "complete"
+
+
+def test_interrupted_run_resumes_without_redoing_chunks(tmp_path):
+    reference = tmp_path / "reference"
+    run_experiment(SMALL, reference, show_progress=False)
+
+    out = tmp_path / "resumed"
+
+    class Stop(Exception):
+        pass
+
+    def stop(unit):
+        raise Stop(unit)
+
+    with pytest.raises(Stop):
+        run_experiment(SMALL, out, show_progress=False, on_unit_done=stop)
+    assert json.loads((out / "provenance.json").read_text())["status"] == "interrupted"
+    done = sorted(p.relative_to(out) for p in (out / "chunks").rglob("*.csv"))
+    assert len(done) == 2  # the first unit: one dataset, both methods
+    stamps = {p: (out / p).stat().st_mtime_ns for p in done}
+
+    seen = []
+    record = run_experiment(SMALL, out, show_progress=False, on_unit_done=seen.append)
+    assert [u.dataset for u in seen] == ["random"] and record["chunks_pending_at_start"] == 2
+    assert all((out / p).stat().st_mtime_ns == t for p, t in stamps.items())
+    assert _without_timing(_rows(out / "results.csv")) == _without_timing(
+        _rows(reference / "results.csv")
+    )
+
+    seen.clear()
+    run_experiment(SMALL, out, show_progress=False, on_unit_done=seen.append)
+    assert seen == []  # everything done
+
+
+def test_atomic_write_leaves_old_file_or_new_file(tmp_path, monkeypatch):
+    path = tmp_path / "a" / "file.csv"
+    storage.atomic_write_text(path, "old\n")
+
+    def fail(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError):
+        storage.atomic_write_text(path, "new\n")
+    monkeypatch.undo()
+    assert path.read_text() == "old\n"
+    assert [p.name for p in path.parent.iterdir()] == ["file.csv"]  # no temporary left
+    storage.atomic_write_text(path, "new\n")
+    assert path.read_text() == "new\n"
+
+
+def test_chunk_is_complete_only_when_its_csv_exists(tmp_path, monkeypatch):
+    calls = []
+    real = storage.atomic_write_text
+
+    def crash_on_csv(path, text):
+        calls.append(path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(storage, "atomic_write_text", crash_on_csv)
+    with pytest.raises(KeyboardInterrupt):
+        storage.write_chunk(tmp_path, "d", "m", 0, [{"dataset": "d"}], {"x": np.arange(3)})
+    csv_path, npz_path = storage.chunk_paths(tmp_path, "d", "m", 0)
+    assert npz_path.exists() and not csv_path.exists()
+    assert not storage.chunk_done(tmp_path, "d", "m", 0)
+    monkeypatch.setattr(storage, "atomic_write_text", real)
+    storage.write_chunk(tmp_path, "d", "m", 0, [{"dataset": "d"}], {"x": np.arange(3)})
+    assert storage.chunk_done(tmp_path, "d", "m", 0)
+
+
+def test_provenance_fields(tmp_path):
+    small = SMALL.with_options(datasets=("breast_cancer",), methods=("slp-bce",))
+    record = run_experiment(small, tmp_path, show_progress=False, command=["cmd", "x"])
+    saved = json.loads((tmp_path / "provenance.json").read_text())
+    assert saved["status"] == record["status"] == "complete"
+    assert saved["command"] == ["cmd", "x"]
+    assert saved["config"]["datasets"] == ["breast_cancer"] and "budget_bytes" in saved["config"]
+    assert {"tensorflow", "keras", "numpy"} <= set(saved["versions"]) or {
+        "tensorflow-cpu",
+        "keras",
+        "numpy",
+    } <= set(saved["versions"])
+    assert "commit" in saved["git"] and saved["wall_seconds"] > 0
+    machine = saved["machine"]
+    assert machine["cores"] >= 1 and machine["memory_bytes"] > 0 and machine["cpu"]
+
+
+def test_custom_grid_file_and_estimator_method(tmp_path):
+    def majority(fold):
+        return Prediction(scores=np.zeros(len(fold.X_test)), threshold=0.5)
+
+    register_method(EstimatorMethod("test-majority", majority, "always negative"), replace=True)
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        'name = "grid"\nprotocol = "anyloss"\ndatasets = ["breast_cancer"]\n'
+        'methods = ["test-majority", "test-gmn-h3"]\nmax_folds = 2\n'
+        '[[define]]\nname = "test-gmn-h3"\narchitecture = {kind = "mlp", hidden = 3}\n'
+        'loss = {kind = "confusion_matrix", metric = "g_mean", soft_step = "identity"}\n'
+        'output = "astra"\noptimizer = {name = "adam", learning_rate = 0.01}\nepochs = 4\n'
+        'selection = {monitor = "fnr", mode = "min"}\n'
+    )
+    experiment = load_config(grid)
+    assert experiment.folds == 10 and "test-gmn-h3" in METHODS
+    run_experiment(experiment, tmp_path / "out", show_progress=False)
+    rows = _rows(tmp_path / "out" / "results.csv")
+    majority_rows = [r for r in rows if r["method"] == "test-majority"]
+    assert len(rows) == 4 and len(majority_rows) == 2
+    assert all(float(r["tp"]) == 0 and r["selected_epoch"] == "" for r in majority_rows)
+    assert all(r["final_b"] != "" for r in rows if r["method"] == "test-gmn-h3")
