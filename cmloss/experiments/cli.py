@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--full", action="store_true", help="the papers' protocol (default)")
     run.add_argument("--datasets", nargs="+", help="only these datasets")
     run.add_argument("--methods", nargs="+", help="only these methods")
-    run.add_argument("--out", type=Path, help="run directory (default results/<name>[-quick])")
+    run.add_argument(
+        "--out", type=Path, help="run directory (default results/<name>, results/_quick/<name>)"
+    )
     run.add_argument("--data-home", type=Path, help="data folder (default $CMLOSS_DATA)")
     run.add_argument("--epochs", type=int, help="override every method's epochs")
     run.add_argument("--repeats", type=int, help="number of repeats (ASTra protocol)")
@@ -84,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         repeats=args.repeats,
         max_folds=args.folds,
     )
-    out = args.out or Path("results") / (experiment.name + ("-quick" if args.quick else ""))
+    out = args.out or (Path("results") / ("_quick" if args.quick else "") / experiment.name)
     record = run_experiment(
         experiment,
         out,

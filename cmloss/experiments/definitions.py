@@ -225,7 +225,10 @@ def load_config(path: str | Path) -> Experiment:
     """Read a grid file (JSON or TOML); register its ``define`` methods."""
     path = Path(path)
     if path.suffix == ".toml":
-        import tomllib
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
 
         config = tomllib.loads(path.read_text())
     else:

@@ -45,10 +45,11 @@ class Layout:
         selection: best-on-validation rule, or ``None``.
         slots: the ``M`` slots.
         n_views: ``V``.
-        n_rows: padded rows per view ``R``.
+        n_rows: padded training rows per view.
+        n_val_rows: padded validation rows per view.
         n_test: padded test rows per view.
-        batch_size: largest mini-batch (mini-batch stacks).
-        steps: most steps per epoch.
+        batch_size: largest mini-batch (mini-batch stacks; 0 for full batch).
+        steps: most steps per epoch (1 for full batch).
     """
 
     arch: Architecture
@@ -60,15 +61,10 @@ class Layout:
     slots: tuple[Slot, ...]
     n_views: int
     n_rows: int
+    n_val_rows: int
     n_test: int
     batch_size: int
     steps: int
-
-    @property
-    def fused(self) -> bool:
-        """Full batch without BatchNormalization: the forward pass of epoch ``e`` also
-        gives the validation outputs of epoch ``e - 1`` (same parameters, same mode)."""
-        return self.full_batch and self.arch.kind != "bn_mlp"
 
     @property
     def astra(self) -> bool:
@@ -261,9 +257,10 @@ def build_stack(
         slots=tuple(slots),
         n_views=views.n_views,
         n_rows=views.n_rows,
+        n_val_rows=views.n_val_rows,
         n_test=views.test_X.shape[1],
-        batch_size=max(m.batch_size() for m in group),
-        steps=max(m.steps_per_epoch() for m in group),
+        batch_size=0 if full_batch else max(m.batch_size() for m in group),
+        steps=1 if full_batch else max(m.steps_per_epoch() for m in group),
     )
     return Stack(
         layout=layout,

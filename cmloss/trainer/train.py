@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -15,6 +16,7 @@ from cmloss.trainer.engine import CURVES, Program
 from cmloss.trainer.results import MemberResult, strided_epochs
 from cmloss.trainer.spec import MemberSpec
 from cmloss.trainer.stacking import Stack, build_stack, group_members, views_of
+from cmloss.trainer.views import round_rows
 
 __all__ = ["train_members", "plan_stacks", "DEFAULT_BLOCK"]
 
@@ -25,14 +27,17 @@ _PROGRAMS: dict = {}
 
 
 def _program(layout, block: int) -> Program:
-    key = (layout, block)
+    """The compiled program of a layout (cached; the number of epochs is a run-time
+    input, so stacks that differ only in it share one program)."""
+    key = (dataclasses.replace(layout, epochs=0), block)
     if key not in _PROGRAMS:
-        _PROGRAMS[key] = Program(layout, block)
+        _PROGRAMS[key] = Program(key[0], block)
     return _PROGRAMS[key]
 
 
 def _view_rows(member: MemberSpec) -> int:
-    return int(member.train.size + member.validation.size)
+    """Padded training plus validation rows of a member's view (before merging)."""
+    return round_rows(member.train.size) + round_rows(member.validation.size)
 
 
 def plan_stacks(
@@ -72,7 +77,7 @@ def plan_stacks(
             hidden=max(members[i].architecture.width for i in group),
             batch_size=None if first.full_batch else max(members[i].batch_size() for i in group),
             block=block,
-            n_test=max(members[v[0]].test.size for v in views),
+            n_test=round_rows(max(members[v[0]].test.size for v in views)),
         )
         per = views_per_stack(budget_bytes, len(views), **kwargs)
         for s in range(0, len(views), per):
@@ -91,12 +96,15 @@ def _data(stack: Stack) -> dict:
     c = stack.consts
     return _tensors(
         {
-            "X": v.X,
-            "y": v.y,
+            "train_X": v.train_X,
+            "train_y": v.train_y,
             "train_weight": v.train_weight,
+            "val_X": v.val_X,
+            "val_y": v.val_y,
             "val_weight": v.val_weight,
             "n_train": v.train_weight.sum(axis=1).astype(np.float32),
             "n_train_rows": v.n_train.astype(np.int64),
+            "epochs": np.int32(stack.layout.epochs),
             **{
                 k: c[k]
                 for k in (
@@ -293,7 +301,7 @@ def estimate_stack_bytes(stack: Stack, block: int = DEFAULT_BLOCK) -> int:
     return stack_bytes(
         n_views=lay.n_views,
         n_slots=len(lay.slots),
-        n_rows=lay.n_rows,
+        n_rows=lay.n_rows + lay.n_val_rows,
         n_features=lay.n_features,
         hidden=lay.arch.width,
         batch_size=None if lay.full_batch else lay.batch_size,
