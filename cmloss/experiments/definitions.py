@@ -97,7 +97,15 @@ class Experiment:
         return dataclasses.asdict(self)
 
 
-_ASTRA_METHODS = ("bce", "gmn", "bce-astra", "gmn-astra")
+_ASTRA_METHODS = (
+    "bce",
+    "gmn",
+    "bce-astra",
+    "gmn-astra",
+    "anyloss-gmean",
+    "anyloss-gmean-astra",
+    "rusboost",
+)
 _ANYLOSS_METHODS = tuple(f"{arch}-{loss}" for arch in ("slp", "mlp") for loss in ANYLOSS_LOSSES)
 
 EXPERIMENTS: dict[str, dict[str, Experiment]] = {
@@ -141,12 +149,16 @@ EXPERIMENTS: dict[str, dict[str, Experiment]] = {
             (
                 "slp-bce",
                 "slp-anyloss-f1",
+                "slp-bce-smote",
+                "slp-bce-weighted",
                 "mlp-bce",
                 "mlp-anyloss-accuracy",
                 "mlp-anyloss-g_mean",
                 "mlp-anyloss-balanced_accuracy",
                 "mlp-mse",
-                "slp-sol",
+                "mlp-dice",
+                "mlp-bce-undersampling",
+                "slp-sol-f1",
             ),
             repeats=1,
             folds=10,

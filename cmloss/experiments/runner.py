@@ -123,23 +123,7 @@ def _row(experiment, dataset, method, split, y, scores, threshold, extra) -> dic
         "n_test": split.test.size,
         "n_test_positive": int(y[split.test].sum()),
         "threshold": threshold,
-        **{
-            k: counts[k]
-            for k in (
-                "tn",
-                "fp",
-                "fn",
-                "tp",
-                "g_mean",
-                "mcc",
-                "accuracy",
-                "f1",
-                "balanced_accuracy",
-                "recall",
-                "specificity",
-                "precision",
-            )
-        },
+        **{k: counts[k] for k in storage.COLUMNS if k in counts},
         "f0.5": float(cm_metrics.f_beta(*cells, beta=0.5)),
         "f2": float(cm_metrics.f_beta(*cells, beta=2.0)),
     }
@@ -147,26 +131,50 @@ def _row(experiment, dataset, method, split, y, scores, threshold, extra) -> dic
     return row
 
 
-def _network_members(experiment, unit, data, splits) -> list[MemberSpec]:
-    members = []
+def _network_methods(experiment, unit, n_features):
+    """``(name, method, settings)`` of the unit's network methods."""
+    ctx = Context(unit.dataset, n_features, experiment.epochs)
     for name in unit.methods:
         method = get_method(name)
-        if method.kind != "network":
-            continue
-        ctx = Context(unit.dataset, data.X.shape[1], experiment.epochs)
-        settings = method.settings(ctx)
+        if method.kind == "network":
+            yield name, method, method.settings(ctx)
+
+
+def _network_members(experiment, unit, data, splits):
+    """The unit's network members, and the feature matrix and labels they index: the
+    dataset's, with the synthetic rows of resampling methods appended."""
+    members, extra_X, extra_y = [], [], []
+    n_rows = data.y.size
+    for name, method, settings in _network_methods(experiment, unit, data.X.shape[1]):
         for split in splits:
+            seed = member_seed(experiment, unit.repeat, split.fold)
+            fold = {"train": split.train}
+            if method.prepare is not None:
+                prepared = method.prepare(data.X, data.y, split.train, seed)
+                train = prepared.train
+                if prepared.extra_X is not None and len(prepared.extra_X):
+                    start = n_rows + sum(len(e) for e in extra_y)
+                    extra_X.append(np.asarray(prepared.extra_X, np.float64))
+                    extra_y.append(np.asarray(prepared.extra_y, data.y.dtype))
+                    train = np.concatenate([train, np.arange(start, start + len(extra_y[-1]))])
+                fold = {
+                    "train": train,
+                    "scale_rows": split.train,
+                    "class_weight": prepared.class_weight,
+                }
             members.append(
                 MemberSpec(
-                    train=split.train,
                     validation=split.validation,
                     test=split.test,
-                    seed=member_seed(experiment, unit.repeat, split.fold),
+                    seed=seed,
                     tag={"method": name, "fold": split.fold},
+                    **fold,
                     **settings,
                 )
             )
-    return members
+    if not extra_X:
+        return data.X, data.y, members
+    return np.vstack([data.X, *extra_X]), np.concatenate([data.y, *extra_y]), members
 
 
 def _curves(results) -> dict:
@@ -217,11 +225,11 @@ def _run_estimators(experiment, unit, data, splits, root) -> None:
 
 def _run_unit(experiment, unit, splits_of, root, budget_bytes, progress) -> None:
     data, splits = splits_of(unit.dataset, unit.repeat)
-    members = _network_members(experiment, unit, data, splits)
+    X, y, members = _network_members(experiment, unit, data, splits)
     if members:
         results = train_members(
-            data.X,
-            data.y,
+            X,
+            y,
             members,
             budget_bytes=budget_bytes,
             curve_stride=experiment.curve_stride,
@@ -245,6 +253,7 @@ def _run_unit(experiment, unit, splits_of, root, budget_bytes, progress) -> None
                         r.test_scores,
                         r.threshold,
                         {
+                            "n_train_used": r.member.train.size,
                             "epochs": r.member.epochs,
                             "selected_epoch": r.selected_epoch,
                             "final_b": r.final_b,
@@ -262,11 +271,8 @@ def _network_epochs(experiment, units, splits_of) -> int:
     total = 0
     for unit in units:
         data, splits = splits_of(unit.dataset, unit.repeat)
-        ctx = Context(unit.dataset, data.X.shape[1], experiment.epochs)
-        for name in unit.methods:
-            method = get_method(name)
-            if method.kind == "network":
-                total += len(splits) * int(method.settings(ctx)["epochs"])
+        for _, _, settings in _network_methods(experiment, unit, data.X.shape[1]):
+            total += len(splits) * int(settings["epochs"])
     return total
 
 

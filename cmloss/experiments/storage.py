@@ -44,6 +44,7 @@ COLUMNS = (
     "repeat",
     "fold",
     "n_train",
+    "n_train_used",
     "n_test",
     "n_test_positive",
     "epochs",

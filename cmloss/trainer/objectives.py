@@ -6,6 +6,7 @@ multiplicity (padding and validation rows weigh 0, merged duplicates their count
 the member's class weight, exactly as Keras passes ``sample_weight``:
 
 * confusion-matrix losses take them as ``sample_weight`` (they enter the soft matrix);
+  Keras' Dice is ``1 - F1`` of the soft matrix (identity step), without its epsilon;
 * BCE and MSE are per-row losses of :func:`cmloss.losses.binary_crossentropy` /
   :func:`cmloss.losses.mean_squared_error`, reduced as Keras' ``"sum_over_batch_size"``:
   ``sum(weight * loss) / number of rows``.
@@ -40,7 +41,7 @@ def member_losses(loss: LossSpec, y, p, weight, n_rows):
     Returns:
         Losses of shape ``(...)``.
     """
-    if loss.kind == "confusion_matrix":
+    if loss.kind in ("confusion_matrix", "dice"):
         return confusion_matrix_loss(
             y,
             p,

@@ -35,7 +35,7 @@ __all__ = [
 ARCHITECTURES = ("slp", "mlp", "bn_mlp")
 OUTPUTS = ("sigmoid", "astra", "linear")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
-LOSS_KINDS = ("bce", "mse", "confusion_matrix")
+LOSS_KINDS = ("bce", "mse", "dice", "confusion_matrix")
 
 
 def _choice(value, allowed, name):
@@ -106,11 +106,11 @@ class LossSpec:
     """A loss from :mod:`cmloss.losses`, applied per member by the library's functional
     forms (``confusion_matrix_loss``, ``binary_crossentropy``, ``mean_squared_error``).
 
-    Use the constructors: :meth:`bce`, :meth:`mse`, :meth:`gmn`, :meth:`anyloss`,
-    :meth:`sol`, :meth:`confusion_matrix`.
+    Use the constructors: :meth:`bce`, :meth:`mse`, :meth:`dice`, :meth:`gmn`,
+    :meth:`anyloss`, :meth:`sol`, :meth:`confusion_matrix`.
 
     Args:
-        kind: ``"bce"``, ``"mse"`` or ``"confusion_matrix"``.
+        kind: ``"bce"``, ``"mse"``, ``"dice"`` or ``"confusion_matrix"``.
         metric: for ``"confusion_matrix"``: a larger-is-better metric name of
             :data:`cmloss.core.cm_metrics.METRICS`, or ``"f_beta"`` with ``beta``.
         beta: F-beta's beta (only with ``metric="f_beta"``).
@@ -139,6 +139,8 @@ class LossSpec:
                     )
                 object.__setattr__(self, "metric", spec.name)
             object.__setattr__(self, "soft_step", soft_steps.get(self.soft_step))
+        elif self.kind == "dice":
+            object.__setattr__(self, "soft_step", soft_steps.Identity())
         check_probability(self.zero_division, "zero_division")
         if not self.label:
             object.__setattr__(self, "label", self._default_label())
@@ -158,6 +160,17 @@ class LossSpec:
     def mse(cls) -> LossSpec:
         """Mean squared error (:func:`cmloss.losses.mean_squared_error`)."""
         return cls("mse", label="mse")
+
+    @classmethod
+    def dice(cls) -> LossSpec:
+        """Keras' own Dice loss (:class:`keras.losses.Dice`, whole batch):
+        ``1 - 2 sum(y p) / (sum(y) + sum(p) + eps)``.
+
+        Without its ``eps`` (``keras.backend.epsilon()``) this is ``1 - F1`` of the soft
+        confusion matrix with the identity step, which is how the trainer computes it
+        (weighted rows enter every sum); ``keras_loss()`` returns Keras' class itself.
+        """
+        return cls("dice", label="dice")
 
     @classmethod
     def gmn(cls) -> LossSpec:
@@ -189,6 +202,8 @@ class LossSpec:
 
     def metric_fn(self):
         """The metric argument to pass to :func:`cmloss.losses.confusion_matrix_loss`."""
+        if self.kind == "dice":
+            return "f1"
         if self.metric == "f_beta":
             return _FBeta(self.beta, self.zero_division)
         return self.metric
@@ -201,6 +216,10 @@ class LossSpec:
             return losses.BinaryCrossentropy()
         if self.kind == "mse":
             return losses.MeanSquaredError()
+        if self.kind == "dice":
+            import keras
+
+            return keras.losses.Dice()
         if self.metric == "f_beta":
             return losses.FBetaLoss(
                 beta=self.beta, soft_step=self.soft_step, zero_division=self.zero_division
@@ -370,6 +389,9 @@ class MemberSpec:
         batch_order_seed: seed of the per-epoch shuffling (default ``seed``).
         seed: seed of the initial weights.
         standardize: z-score features with statistics of the training rows only.
+        scale_rows: the rows whose statistics z-score the features (default ``train``;
+            a resampled training set passes the original training rows here, so scaling
+            is fitted before resampling, as a user would do).
         class_weight: optional ``(w0, w1)`` per-class weights (Keras ``class_weight``).
         selection: best-on-validation rule, or ``None`` for the last epoch.
         initial_weights: optional Keras ``get_weights()`` list to start from.
@@ -389,6 +411,7 @@ class MemberSpec:
     batch_order_seed: int | None = None
     seed: int = 0
     standardize: bool = True
+    scale_rows: np.ndarray | None = None
     class_weight: tuple[float, float] | None = None
     selection: Selection | None = field(default_factory=Selection)
     initial_weights: tuple | None = None
@@ -397,6 +420,10 @@ class MemberSpec:
     def __post_init__(self):
         for name in ("train", "validation", "test"):
             object.__setattr__(self, name, _rows(getattr(self, name), name))
+        if self.scale_rows is not None:
+            object.__setattr__(self, "scale_rows", _rows(self.scale_rows, "scale_rows"))
+            if self.scale_rows.size == 0:
+                raise ValueError("scale_rows must hold at least one row (or be None).")
         if self.train.size == 0:
             raise ValueError("train must hold at least one row.")
         _choice(self.output, OUTPUTS, "output")

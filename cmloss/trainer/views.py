@@ -47,6 +47,7 @@ def view_key(member: MemberSpec) -> tuple:
         member.validation.tobytes(),
         member.test.tobytes(),
         bool(member.standardize),
+        None if member.scale_rows is None else member.scale_rows.tobytes(),
     )
 
 
@@ -99,7 +100,7 @@ class ViewSet:
 def _scaled(X: np.ndarray, member: MemberSpec):
     if not member.standardize:
         return lambda rows: np.asarray(X[rows], np.float64)
-    zscore = fit_zscore(X, member.train)
+    zscore = fit_zscore(X, member.train if member.scale_rows is None else member.scale_rows)
     return lambda rows: zscore.transform(X[rows])
 
 
