@@ -514,3 +514,66 @@ def test_doctests(module):
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     result = doctest.testmod(module, optionflags=flags, verbose=False, report=True)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ----------------------------------------------------------------------- reports
+def _rows_from(table, method_of, metric_col="metric"):
+    """Fold rows that reproduce a published table's means exactly (two folds at
+    mean +- std)."""
+    rows = []
+    for _, cell in table.iterrows():
+        std = cell.get("std", 0.0) if "std" in cell else 0.0
+        mean = cell["mean"] if "mean" in cell else cell["value"]
+        for fold, value in enumerate((mean - std / np.sqrt(2), mean + std / np.sqrt(2))):
+            rows.append({"dataset": cell["dataset"], "method": method_of(cell), "repeat": 0,
+                         "fold": fold, cell[metric_col]: value})
+    frame = pd.DataFrame(rows)
+    keys = ["dataset", "method", "repeat", "fold"]
+    return frame.groupby(keys, as_index=False).first()
+
+
+def test_astra_comparison_of_the_papers_own_numbers_is_exact():
+    from cmloss.stats import reports
+
+    table2 = published.astra_table2()
+    label_to_ours = {v: k for k, v in reports.ASTRA_LABELS.items()}
+    rows = _rows_from(table2, lambda c: label_to_ours[c["method"]])
+    side = reports.astra_comparison(rows)
+    assert len(side) == len(table2) and not side["missing"].any()
+    assert np.allclose(side["diff"], 0, atol=1e-12) and not side["flag"].any()
+    assert np.allclose(side["ours_std"], side["paper_std"], atol=1e-12)
+
+
+def test_anyloss_comparison_matches_slp_and_mlp_where_the_paper_does_not_say():
+    from cmloss.stats import reports
+
+    pub = published.anyloss_comparison()
+    rows = []
+    for _, c in pub.iterrows():
+        stated = c["model"] != "unspecified"
+        for model in (c["model"].lower(),) if stated else ("slp", "mlp"):
+            offset = 0.01 if model == "mlp" and not stated else 0.0
+            rows.append({"dataset": c["dataset"], "repeat": 0, "fold": 0,
+                         "method": f"{model}-{reports.ANYLOSS_LOSS_OF[c['method']]}",
+                         c["metric"]: c["value"] + offset})
+    frame = pd.DataFrame(rows).groupby(["dataset", "method", "repeat", "fold"],
+                                       as_index=False).first().fillna(0.5)
+    frame = frame[frame["dataset"] != "credit_card"]
+    out = reports.anyloss_comparison(frame)
+    unspecified = out[out["paper_model"] == "unspecified"]
+    assert set(unspecified["model"]) == {"SLP", "MLP"}
+    assert len(out) == len(pub) + len(pub[pub["model"] == "unspecified"])
+    ran = out[out["dataset"] != "credit_card"]
+    assert (ran["n"] == 1).all() and out.loc[out["dataset"] == "credit_card", "n"].eq(0).all()
+    shifted = (ran["model"] == "MLP") & (ran["paper_model"] == "unspecified")
+    assert np.allclose(ran.loc[shifted, "diff"], 0.01, atol=1e-12)
+    assert np.allclose(ran.loc[~shifted, "diff"], 0.0, atol=1e-12)
+
+
+def test_convergence_summarises_the_loss_reduction_column():
+    from cmloss.stats import reports
+
+    rows = pd.DataFrame({"dataset": "d", "method": ["a", "a", "b"],
+                         "loss_reduction_10pct": [0.9, 0.7, np.nan]})
+    out = reports.convergence(rows)
+    assert out.values.tolist() == [["d", "a", 0.8, 0.7, 0.9]]

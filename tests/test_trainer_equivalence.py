@@ -159,6 +159,23 @@ def test_mlp_anyloss_minibatches():
     _compare("mlp-anyloss", member, X, y, weight_atol=1e-4, loss_rtol=5e-5)
 
 
+def test_keras_dice_minibatches():
+    """Keras' own Dice loss (``keras.losses.Dice``, with its epsilon) against the trainer's
+    1 - soft F1 (identity step): one hidden layer, Adam, batches of 20%, 40 epochs."""
+    X, y, (train, _, test) = _data(4)
+    member = MemberSpec(
+        train=train,
+        test=test,
+        architecture=Architecture("mlp", 3),
+        loss=LossSpec.dice(),
+        optimizer=OptimizerSpec("adam", 0.003),
+        epochs=40,
+        batch_fraction=0.2,
+        seed=4,
+    )
+    _compare("dice", member, X, y, weight_atol=1e-4, loss_rtol=5e-5)
+
+
 def test_bn_mlp_minibatches():
     """The AnyLoss MLP (Dense(2) -> BatchNormalization -> sigmoid -> Dense(1, sigmoid)),
     AnyLoss accuracy, Adam, batches of 20%, 40 epochs.

@@ -12,13 +12,15 @@ Not imported by ``import cmloss``; import it explicitly::
   and learning-speed figures, as long DataFrames.
 - :mod:`cmloss.stats.tables`: :func:`summarise_folds`, :func:`side_by_side`,
   :func:`win_tie_loss`, :func:`wide_layout`, markdown/HTML rendering.
+- :mod:`cmloss.stats.reports`: our experiment results beside the papers' tables
+  (:func:`~cmloss.stats.reports.astra_comparison`, ``anyloss_comparison``, ``convergence``).
 - :mod:`cmloss.stats.figures`: simplex and win/tie/loss-vs-imbalance plots (matplotlib
   imported on use; not imported here).
 """
 
 from __future__ import annotations
 
-from cmloss.stats import published
+from cmloss.stats import published, reports
 from cmloss.stats.bayesian import (
     BOUNDARY_ATOL,
     BayesResult,
@@ -45,6 +47,7 @@ __all__ = [
     "correlated_t_test",
     "format_mean_std",
     "published",
+    "reports",
     "side_by_side",
     "sign_test",
     "summarise_folds",

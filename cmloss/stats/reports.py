@@ -1,0 +1,129 @@
+"""Table builders for the experiment chapters: our per-fold results (the rows of
+:func:`cmloss.experiments.results.load_run`) beside the papers' published numbers.
+
+- :func:`astra_comparison`: ASTra Table 2 (G-mean, MCC; mean and std over 50 folds)
+  against ours, with the difference in units of the paper's std;
+- :func:`anyloss_comparison`: the AnyLoss paper's Section 4.2 numbers (one metric per
+  loss: the accuracy of the accuracy loss, ...) against our SLP and MLP;
+- :func:`convergence`: the AnyLoss paper's learning-speed measure, the share of the total
+  training-loss reduction reached after 10% of the epochs.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cmloss.stats import published
+from cmloss.stats.tables import side_by_side, summarise_folds
+
+__all__ = [
+    "ASTRA_LABELS",
+    "ANYLOSS_LOSS_OF",
+    "astra_comparison",
+    "anyloss_comparison",
+    "convergence",
+    "with_labels",
+]
+
+ASTRA_LABELS = {
+    "bce": "BCE",
+    "gmn": "GMN",
+    "bce-astra": "BCE-ASTra",
+    "gmn-astra": "GMN-ASTra",
+    "anyloss-gmean": "AnyLoss-GM",
+    "anyloss-gmean-astra": "AnyLoss-GM-ASTra",
+    "rusboost": "RUSBoost",
+}
+"""Our ASTra-protocol method names -> the labels used in the book (the paper's for its
+four methods)."""
+
+ANYLOSS_LOSS_OF = {
+    "AnyLoss-Acc": "anyloss-accuracy",
+    "AnyLoss-F1": "anyloss-f1",
+    "AnyLoss-BAcc": "anyloss-balanced_accuracy",
+    "SOL-Acc": "sol-accuracy",
+    "SOL-F1": "sol-f1",
+    "SOL-BAcc": "sol-balanced_accuracy",
+    "BCE+SMOTE": "bce-smote",
+    "BCE+RUS": "bce-undersampling",
+}
+"""The AnyLoss paper's method labels -> our loss names (method = ``"<slp|mlp>-<loss>"``)."""
+
+
+def with_labels(rows: pd.DataFrame, labels: dict[str, str] = ASTRA_LABELS) -> pd.DataFrame:
+    """``rows`` with ``method`` replaced by its label (methods without one are kept)."""
+    return rows.assign(method=rows["method"].map(lambda m: labels.get(m, m)))
+
+
+def astra_comparison(rows: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """ASTra Table 2 beside our results for its four methods (G-mean and MCC).
+
+    Args:
+        rows: per-fold rows of the ``astra`` experiment.
+        **kwargs: passed to :func:`cmloss.stats.side_by_side` (``tolerance``, ...).
+
+    Returns:
+        :func:`~cmloss.stats.side_by_side`'s table, keys ``dataset, method, metric``.
+    """
+    ours = summarise_folds(with_labels(rows), ["g_mean", "mcc"])
+    return side_by_side(ours, published.astra_table2(), ["g_mean", "mcc"], **kwargs)
+
+
+def anyloss_comparison(rows: pd.DataFrame) -> pd.DataFrame:
+    """The AnyLoss paper's published means beside ours, for our SLP and our MLP.
+
+    Each published cell (dataset, method, model, metric) is matched with our method
+    ``<arch>-<loss>`` for ``arch`` in SLP and MLP: the paper's own model where it states
+    one, both where it does not (the AnyLoss row). Datasets we did not run (credit card
+    without its file) keep the paper's value with no result of ours.
+
+    Returns:
+        ``dataset, family, method, paper_model, model, metric, paper, ours_mean, ours_std,
+        n, diff`` (``diff = ours_mean - paper``).
+    """
+    pub = published.anyloss_comparison()
+    metrics = sorted(pub["metric"].unique())
+    ours = summarise_folds(rows, metrics)
+    out = []
+    for _, cell in pub.iterrows():
+        models = ("SLP", "MLP") if cell["model"] == "unspecified" else (cell["model"],)
+        for model in models:
+            name = f"{model.lower()}-{ANYLOSS_LOSS_OF[cell['method']]}"
+            hit = ours[
+                (ours["dataset"] == cell["dataset"])
+                & (ours["method"] == name)
+                & (ours["metric"] == cell["metric"])
+            ]
+            mean, std, n = (
+                (hit["mean"].iloc[0], hit["std"].iloc[0], int(hit["n"].iloc[0]))
+                if len(hit)
+                else (float("nan"), float("nan"), 0)
+            )
+            out.append(
+                {
+                    "dataset": cell["dataset"],
+                    "family": cell["family"],
+                    "method": cell["method"],
+                    "paper_model": cell["model"],
+                    "model": model,
+                    "metric": cell["metric"],
+                    "paper": cell["value"],
+                    "ours_mean": mean,
+                    "ours_std": std,
+                    "n": n,
+                    "diff": mean - cell["value"],
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def convergence(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean share of the total training-loss reduction reached after 10% of the epochs
+    (``loss_reduction_10pct``), per dataset and method, with its fold minimum and maximum.
+
+    Returns:
+        ``dataset, method, mean, min, max``.
+    """
+    col = "loss_reduction_10pct"
+    g = rows.dropna(subset=[col]).groupby(["dataset", "method"])[col]
+    return g.agg(["mean", "min", "max"]).reset_index()
