@@ -577,3 +577,20 @@ def test_convergence_summarises_the_loss_reduction_column():
                          "loss_reduction_10pct": [0.9, 0.7, np.nan]})
     out = reports.convergence(rows)
     assert out.values.tolist() == [["d", "a", 0.8, 0.7, 0.9]]
+
+
+def test_anyloss_labels_split_model_and_loss():
+    from cmloss.experiments.methods import ANYLOSS_LOSSES
+    from cmloss.plotting import METHOD_COLORS
+    from cmloss.stats import reports
+
+    assert set(reports.ANYLOSS_LABELS) == set(ANYLOSS_LOSSES)
+    assert set(reports.ANYLOSS_LABELS.values()) <= set(METHOD_COLORS)
+    assert set(reports.ASTRA_LABELS.values()) <= set(METHOD_COLORS)
+    rows = pd.DataFrame({"method": ["slp-anyloss-f0.5", "mlp-bce-smote", "slp-sol-f1"]})
+    out = reports.anyloss_labels(rows)
+    assert out[["model", "loss", "method"]].values.tolist() == [
+        ["SLP", "anyloss-f0.5", "AnyLoss-F0.5"],
+        ["MLP", "bce-smote", "BCE+SMOTE"],
+        ["SLP", "sol-f1", "SOL-F1"],
+    ]

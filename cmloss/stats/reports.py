@@ -18,7 +18,9 @@ from cmloss.stats.tables import side_by_side, summarise_folds
 
 __all__ = [
     "ASTRA_LABELS",
+    "ANYLOSS_LABELS",
     "ANYLOSS_LOSS_OF",
+    "anyloss_labels",
     "astra_comparison",
     "anyloss_comparison",
     "convergence",
@@ -30,24 +32,43 @@ ASTRA_LABELS = {
     "gmn": "GMN",
     "bce-astra": "BCE-ASTra",
     "gmn-astra": "GMN-ASTra",
-    "anyloss-gmean": "AnyLoss-GM",
-    "anyloss-gmean-astra": "AnyLoss-GM-ASTra",
+    "anyloss-gmean": "AnyLoss-GMean",
+    "anyloss-gmean-astra": "AnyLoss-GMean-ASTra",
     "rusboost": "RUSBoost",
 }
 """Our ASTra-protocol method names -> the labels used in the book (the paper's for its
 four methods)."""
 
-ANYLOSS_LOSS_OF = {
-    "AnyLoss-Acc": "anyloss-accuracy",
-    "AnyLoss-F1": "anyloss-f1",
-    "AnyLoss-BAcc": "anyloss-balanced_accuracy",
-    "SOL-Acc": "sol-accuracy",
-    "SOL-F1": "sol-f1",
-    "SOL-BAcc": "sol-balanced_accuracy",
-    "BCE+SMOTE": "bce-smote",
-    "BCE+RUS": "bce-undersampling",
+ANYLOSS_LABELS = {
+    "mse": "MSE",
+    "bce": "BCE",
+    "anyloss-accuracy": "AnyLoss-Acc",
+    "anyloss-f1": "AnyLoss-F1",
+    "anyloss-f0.5": "AnyLoss-F0.5",
+    "anyloss-f2": "AnyLoss-F2",
+    "anyloss-g_mean": "AnyLoss-GMean",
+    "anyloss-balanced_accuracy": "AnyLoss-BAcc",
+    "sol-accuracy": "SOL-Acc",
+    "sol-f1": "SOL-F1",
+    "sol-balanced_accuracy": "SOL-BAcc",
+    "dice": "Dice",
+    "bce-weighted": "BCE-weighted",
+    "bce-smote": "BCE+SMOTE",
+    "bce-undersampling": "BCE+RUS",
 }
-"""The AnyLoss paper's method labels -> our loss names (method = ``"<slp|mlp>-<loss>"``)."""
+"""Our AnyLoss-protocol loss names (method = ``"<slp|mlp>-<loss>"``) -> the book's labels
+(the paper's where it has one; the keys of :data:`cmloss.plotting.METHOD_COLORS`)."""
+
+ANYLOSS_LOSS_OF = {label: loss for loss, label in ANYLOSS_LABELS.items()}
+"""The inverse of :data:`ANYLOSS_LABELS`."""
+
+
+def anyloss_labels(rows: pd.DataFrame) -> pd.DataFrame:
+    """AnyLoss-protocol rows with ``model`` (``"SLP"``/``"MLP"``), ``loss`` (our name) and
+    ``method`` replaced by the loss's label."""
+    parts = rows["method"].str.split("-", n=1)
+    arch, loss = parts.str[0], parts.str[1]
+    return rows.assign(model=arch.str.upper(), loss=loss, method=loss.map(ANYLOSS_LABELS))
 
 
 def with_labels(rows: pd.DataFrame, labels: dict[str, str] = ASTRA_LABELS) -> pd.DataFrame:
