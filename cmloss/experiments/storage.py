@@ -72,6 +72,12 @@ COLUMNS = (
 """Columns of the per-fold CSV rows (empty where a method has no such value)."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync,
     then :func:`os.replace`."""
@@ -79,6 +85,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> what open() would give
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -1,0 +1,112 @@
+"""The committed experiment results (``results/<name>/``): provenance, schema, coverage
+of the grid and the invariants every row must satisfy.
+
+The schema produced by a fresh ``--quick`` rerun of each experiment is checked in
+``test_trainer_experiments.py::test_quick_run_writes_the_csv_schema`` (the same
+:data:`cmloss.experiments.COLUMNS` these files must have).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cmloss.experiments import COLUMNS, EXPERIMENTS, get_method
+from cmloss.experiments.results import find_run, load_run
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+RUNS = sorted(
+    p.name for p in RESULTS.glob("*") if p.is_dir() and (p / "provenance.json").is_file()
+)
+
+
+def test_results_folder_holds_runs():
+    assert RUNS, f"no committed run directories under {RESULTS}"
+
+
+@pytest.fixture(params=RUNS)
+def run(request):
+    return load_run(RESULTS / request.param)
+
+
+def test_provenance_says_how_the_results_were_made(run):
+    p = run.provenance
+    assert p["status"] in ("complete", "interrupted")
+    assert "run" in p["command"] and run.config["name"] in p["command"]
+    assert {"tensorflow-cpu", "keras", "numpy"} & set(p["versions"])
+    assert len(p["git"]["commit"]) == 40
+    assert p["wall_seconds"] > 0
+    assert p["machine"]
+
+
+def test_runs_named_after_an_experiment_use_its_full_protocol(run):
+    """``results/<name>`` for a named experiment holds its ``--full`` grid (a subset of the
+    methods while it is still running); other folders are documented variations."""
+    if run.path.name not in EXPERIMENTS:
+        pytest.skip(f"{run.path.name} is a variation of {run.config['name']!r}")
+    full = EXPERIMENTS[run.path.name]["full"]
+    cfg = run.config
+    assert cfg["epochs"] == full.epochs and cfg["repeats"] == full.repeats
+    assert cfg["folds"] == full.folds and cfg["max_folds"] == full.max_folds
+    assert list(cfg["datasets"]) == list(full.datasets)
+    assert set(cfg["methods"]) <= set(full.methods)
+    if run.status == "complete":
+        assert list(cfg["methods"]) == list(full.methods)
+
+
+def test_every_chunk_file_has_the_schema(run):
+    for path in (run.path / "chunks").glob("*/*/repeat-*.csv"):
+        with open(path, newline="") as fh:
+            assert tuple(next(csv.reader(fh))) == COLUMNS, path
+    if run.status == "complete":
+        with open(run.path / "results.csv", newline="") as fh:
+            assert tuple(next(csv.reader(fh))) == COLUMNS
+
+
+def test_complete_runs_cover_every_cell_and_interrupted_runs_whole_chunks(run):
+    rows = run.rows
+    assert len(rows), "no rows"
+    if run.status == "complete":
+        assert not run.missing_cells()
+        assert len(rows) == len(run.expected_cells())
+    folds = run.config["max_folds"] or run.config["folds"]
+    sizes = rows.groupby(["dataset", "method", "repeat"]).size()
+    assert (sizes == folds).all(), sizes[sizes != folds]
+    assert not rows.duplicated(["dataset", "method", "repeat", "fold"]).any()
+
+
+def test_rows_satisfy_the_confusion_matrix_invariants(run):
+    r = run.rows
+    cells = r[["tn", "fp", "fn", "tp"]].to_numpy(float)
+    assert np.all(cells >= 0)
+    assert np.array_equal(cells.sum(axis=1), r["n_test"].to_numpy(float))
+    assert np.array_equal(r["fn"] + r["tp"], r["n_test_positive"])
+    assert (r["n_test_positive"] > 0).all()
+    for col in ("g_mean", "accuracy", "f1", "balanced_accuracy", "recall", "specificity"):
+        assert r[col].between(0, 1).all(), col
+    assert r["mcc"].between(-1, 1).all()
+    tpr = r["tp"] / (r["tp"] + r["fn"])
+    tnr = r["tn"] / (r["tn"] + r["fp"])
+    assert np.allclose(r["g_mean"], np.sqrt(tpr * tnr))
+    assert (r["fit_seconds"] > 0).all()
+
+
+def test_network_rows_record_their_training(run):
+    r = run.rows
+    network = r["method"].map(lambda m: get_method(m).kind == "network")
+    net = r[network]
+    assert (net["selected_epoch"] >= 0).all() and (net["selected_epoch"] < net["epochs"]).all()
+    astra = net["method"].str.endswith("astra")
+    assert (net.loc[astra, "final_b"] > 1).all()
+    assert net.loc[~astra, "final_b"].isna().all()
+    assert r.loc[~network, "selected_epoch"].isna().all()
+
+
+def test_find_run_names_the_places_it_searched(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CMLOSS_RESULTS", raising=False)
+    with pytest.raises(FileNotFoundError, match="no-such-run.*CMLOSS_RESULTS"):
+        find_run("no-such-run")
