@@ -143,3 +143,33 @@ def test_runner_appends_smote_rows_and_scales_with_the_original_training_rows():
     assert np.allclose(views.train_X[0, :n_all], z.transform(X_aug[smoted.train]), atol=1e-5)
     assert np.allclose(views.train_X[1, : train.size], z.transform(X[train]), atol=1e-5)
     assert get_method("slp-bce-smote").prepare is smote
+
+
+def test_rusboost_draws_the_next_undersample_when_adaboost_refuses(monkeypatch):
+    from imblearn.ensemble import RUSBoostClassifier
+
+    X, y, train = _imbalanced()
+    test = np.setdiff1d(np.arange(y.size), train)
+    fold = FoldData(X[train], y[train], X[:0], y[:0], X[test], seed=11)
+    real_fit = RUSBoostClassifier.fit
+    seeds = []
+
+    def fit(self, X, y, sample_weight=None):
+        seeds.append(self.random_state)
+        if len(seeds) < 3:
+            raise ValueError("BaseClassifier in AdaBoostClassifier ensemble is worse than random")
+        return real_fit(self, X, y, sample_weight)
+
+    monkeypatch.setattr(RUSBoostClassifier, "fit", fit)
+    pred = rusboost(fold)
+    assert seeds == [11, 12, 13]
+    monkeypatch.setattr(RUSBoostClassifier, "fit", real_fit)
+    direct = RUSBoostClassifier(random_state=13).fit(X[train], y[train])
+    assert np.array_equal(pred.scores, direct.predict_proba(X[test])[:, 1])
+
+    def other_error(self, X, y, sample_weight=None):
+        raise ValueError("something else")
+
+    monkeypatch.setattr(RUSBoostClassifier, "fit", other_error)
+    with pytest.raises(ValueError, match="something else"):
+        rusboost(fold)

@@ -242,15 +242,33 @@ for _name, _loss, _out in (
     )
 
 
+RUSBOOST_TRIES = 10
+"""Seeds :func:`rusboost` tries before giving up."""
+
+
 def rusboost(fold: FoldData) -> Prediction:
     """imbalanced-learn's ``RUSBoostClassifier`` with its defaults (50 depth-1 trees,
     learning rate 1, balanced undersampling per round), ``random_state`` = the fold seed;
-    scores are ``predict_proba`` (labels = ``predict`` = score > 0.5)."""
+    scores are ``predict_proba`` (labels = ``predict`` = score > 0.5).
+
+    With very few positives, the first stump fitted on a random undersample can be worse
+    than chance on the weighted training set, and scikit-learn's AdaBoost then refuses to
+    fit ("worse than random"). We then draw the next undersample: ``random_state`` = seed
+    + 1, + 2, ... (at most :data:`RUSBOOST_TRIES` seeds), a documented deviation that
+    affects only such folds.
+    """
     from imblearn.ensemble import RUSBoostClassifier
 
-    model = RUSBoostClassifier(random_state=fold.seed % 2**32)
-    model.fit(fold.X_train, fold.y_train)
-    return Prediction(model.predict_proba(fold.X_test)[:, 1], 0.5)
+    for attempt in range(RUSBOOST_TRIES):
+        model = RUSBoostClassifier(random_state=(fold.seed + attempt) % 2**32)
+        try:
+            model.fit(fold.X_train, fold.y_train)
+        except ValueError as err:
+            if "worse than random" not in str(err) or attempt == RUSBOOST_TRIES - 1:
+                raise
+            continue
+        return Prediction(model.predict_proba(fold.X_test)[:, 1], 0.5)
+    raise AssertionError("unreachable")
 
 
 register_method(
