@@ -51,15 +51,16 @@ def _offline(monkeypatch, CMLOSS_DATA):
     monkeypatch.setenv("CMLOSS_DATA", str(CMLOSS_DATA))
 
 
-@pytest.mark.parametrize("name", ["astra", "anyloss"])
+@pytest.mark.parametrize("name", ["astra", "anyloss", "hd40"])
 def test_quick_run_writes_the_csv_schema(name, tmp_path, CMLOSS_DATA):
-    if name == "astra" and not (CMLOSS_DATA / "hd-ensemble").is_dir():
+    if name != "anyloss" and not (CMLOSS_DATA / "hd-ensemble").is_dir():
         pytest.skip("needs the HD-Ensemble files (CMLOSS_DATA)")
     out = tmp_path / name
     assert main(["run", name, "--quick", "--out", str(out), "--no-progress"]) == 0
     rows = _rows(out / "results.csv")
     assert tuple(rows[0]) == COLUMNS
-    quick = {"astra": (2, 7, 2), "anyloss": (2, 12, 2)}[name]  # datasets, methods, folds
+    # datasets, methods, folds
+    quick = {"astra": (2, 7, 2), "anyloss": (2, 12, 2), "hd40": (2, 5, 2)}[name]
     assert len(rows) == quick[0] * quick[1] * quick[2]
     for row in rows:
         counts = [float(row[k]) for k in ("tn", "fp", "fn", "tp")]

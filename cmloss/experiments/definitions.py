@@ -1,4 +1,4 @@
-"""Named experiments (``astra``, ``anyloss``) and custom grids from JSON/TOML files.
+"""Named experiments (``astra``, ``anyloss``, ``hd40``) and custom grids from JSON/TOML files.
 
 An :class:`Experiment` is a grid: datasets x methods x repeats x folds under one
 protocol (:mod:`cmloss.protocols`):
@@ -106,6 +106,23 @@ _ASTRA_METHODS = (
     "anyloss-gmean-astra",
     "rusboost",
 )
+HD40_METHODS = ("bce", "gmn", "gmn-astra", "anyloss-gmean", "rusboost")
+"""Experiment C: the paper's baseline and GMN methods, the AnyLoss G-mean variant that did
+better in experiment A (chapter 6), and RUSBoost."""
+
+HD40_DATASETS = (
+    "a1a", "abalone-17_vs_7-8-9-10", "abalone19", "abalone9-18", "australian_scale",
+    "breast-cancer_scale", "cod-rna", "diabetes_scale", "ecoli-0-1-3-7_vs_2-6", "ecoli4",
+    "german", "glass-0-1-6_vs_2", "glass-0-1-6_vs_5", "glass2", "glass5", "ijcnn1",
+    "kddcup-buffer_overflow_vs_back", "kddcup-land_vs_satan", "kddcup-rootkit-imap_vs_back",
+    "kr-vs-k-three_vs_eleven", "kr-vs-k-zero_vs_eight", "kr-vs-k-zero_vs_fifteen",
+    "mushrooms", "phishing", "poker-8-9_vs_5", "poker-8_vs_6", "shuttle-2_vs_5",
+    "shuttle-c0-vs-c4", "shuttle-c2-vs-c4", "skin_nonskin", "svmguide1", "svmguide3",
+    "vowel0", "yeast-0-5-6-7-9_vs_4", "yeast-1-2-8-9_vs_7", "yeast-1-4-5-8_vs_7",
+    "yeast-1_vs_7", "yeast-2_vs_4", "yeast5", "yeast6",
+)  # fmt: skip
+"""The 40 HD-Ensemble files (``cmloss.data.list_datasets("hd-ensemble")``)."""
+
 _ANYLOSS_METHODS = tuple(f"{arch}-{loss}" for arch in ("slp", "mlp") for loss in ANYLOSS_LOSSES)
 
 EXPERIMENTS: dict[str, dict[str, Experiment]] = {
@@ -165,6 +182,21 @@ EXPERIMENTS: dict[str, dict[str, Experiment]] = {
             max_folds=2,
             epochs=20,
             curve_stride=1,
+        ),
+    },
+    "hd40": {
+        "full": Experiment(
+            "hd40", "astra", HD40_DATASETS, HD40_METHODS, repeats=10, curve_stride=50
+        ),
+        "quick": Experiment(
+            "hd40",
+            "astra",
+            ("glass5", "shuttle-c2-vs-c4"),
+            HD40_METHODS,
+            repeats=1,
+            max_folds=2,
+            epochs=30,
+            curve_stride=5,
         ),
     },
 }
