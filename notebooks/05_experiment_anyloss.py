@@ -52,48 +52,22 @@ RERUN_QUICK = False
 # ## Setup
 
 # %%
-import tempfile
-
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-from IPython.display import Markdown, display
 
-from cmloss.experiments import get_experiment, run_experiment
-from cmloss.experiments.results import load_run
+from cmloss.experiments.results import load_or_rerun, load_run
 from cmloss.plotting import method_color, use_book_style
-from cmloss.stats import compare_pairs, reports, sign_test, to_markdown
+from cmloss.stats import compare_pairs, reports, show, sign_test
 from cmloss.stats.figures import plot_simplex
 
 use_book_style()
 
-
-def show(df, **kwargs):
-    """Display a DataFrame as a markdown table (rendered the same in the book and Colab)."""
-    display(Markdown(to_markdown(df, **kwargs)))
-
-
 # %%
-def _load():
-    if not RERUN_QUICK:
-        try:
-            return load_run("anyloss")
-        except FileNotFoundError as err:
-            print(f"{err}\n-> running the quick version instead.")
-    out = tempfile.mkdtemp(prefix="cmloss-anyloss-")
-    run_experiment(get_experiment("anyloss", "quick"), out, show_progress=False)
-    return load_run(out)
-
-
-run = _load()
+run = load_or_rerun("anyloss", rerun_quick=RERUN_QUICK)
 rows = reports.anyloss_labels(run.rows)
-p = run.provenance
 print(f"read with cmloss {cmloss.__version__}")
-print(f"status: {run.status}; rows: {len(rows)}; missing cells: {len(run.missing_cells())}")
-print(f"command: {' '.join(p['command'][1:])}")
-print(f"commit {p['git']['commit'][:10]} (dirty: {p['git']['dirty']}); "
-      f"wall time {p['wall_seconds'] / 60:.1f} min on {p['machine']['cores']} cores")
-print("versions:", ", ".join(f"{k} {v}" for k, v in p["versions"].items()))
+print(run.summary())
 
 # %% [markdown]
 # ## The protocol

@@ -110,3 +110,12 @@ def test_find_run_names_the_places_it_searched(tmp_path, monkeypatch):
     monkeypatch.delenv("CMLOSS_RESULTS", raising=False)
     with pytest.raises(FileNotFoundError, match="no-such-run.*CMLOSS_RESULTS"):
         find_run("no-such-run")
+
+
+def test_summary_and_load_or_rerun_read_the_committed_run(run, monkeypatch):
+    from cmloss.experiments.results import load_or_rerun
+
+    text = run.summary()
+    assert f"status: {run.status}" in text and run.provenance["git"]["commit"][:10] in text
+    monkeypatch.setenv("CMLOSS_RESULTS", str(RESULTS))
+    assert load_or_rerun(run.path.name).path == run.path

@@ -184,3 +184,14 @@ def test_custom_grid_file_and_estimator_method(tmp_path):
     assert len(rows) == 4 and len(majority_rows) == 2
     assert all(float(r["tp"]) == 0 and r["selected_epoch"] == "" for r in majority_rows)
     assert all(r["final_b"] != "" for r in rows if r["method"] == "test-gmn-h3")
+
+
+def test_provenance_records_the_commit_the_run_started_from(tmp_path, monkeypatch):
+    from cmloss.experiments import provenance, runner
+
+    commits = iter([{"commit": "a" * 40, "dirty": False}, {"commit": "b" * 40, "dirty": True}])
+    monkeypatch.setattr(runner, "git_commit", lambda: next(commits))
+    monkeypatch.setattr(provenance, "git_commit", lambda: next(commits))
+    small = SMALL.with_options(datasets=("breast_cancer",), methods=("slp-bce",))
+    record = run_experiment(small, tmp_path, show_progress=False)
+    assert record["git"] == {"commit": "a" * 40, "dirty": False}

@@ -121,6 +121,7 @@ def provenance(
     wall_seconds: float | None,
     status: str,
     extra: dict | None = None,
+    git: dict | None = None,
 ) -> dict:
     """The provenance record of a run.
 
@@ -131,6 +132,9 @@ def provenance(
         wall_seconds: elapsed wall time (``None`` while running).
         status: ``"running"``, ``"complete"`` or ``"interrupted"``.
         extra: additional fields (e.g. chunk counts).
+        git: the commit the run started from (:func:`git_commit` at its start; default:
+            now). A run records it at its start, so commits made while it runs do not
+            change its record.
     """
     record = {
         "status": status,
@@ -139,7 +143,7 @@ def provenance(
         "wall_seconds": wall_seconds,
         "config": config,
         "versions": package_versions(),
-        "git": git_commit(),
+        "git": git if git is not None else git_commit(),
         "machine": machine_info(),
         "environment": {
             k: os.environ[k]

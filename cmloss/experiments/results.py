@@ -24,7 +24,7 @@ import numpy as np
 
 from cmloss.experiments import storage
 
-__all__ = ["Run", "load_run", "find_run", "RESULTS_ENV"]
+__all__ = ["Run", "load_run", "load_or_rerun", "find_run", "RESULTS_ENV"]
 
 RESULTS_ENV = "CMLOSS_RESULTS"
 """Environment variable naming the folder that holds the run directories."""
@@ -126,12 +126,50 @@ class Run:
         """Status complete and no missing cell."""
         return self.status == "complete" and not self.missing_cells()
 
+    def summary(self) -> str:
+        """A few lines on how the results were made (status, command, commit, wall time,
+        machine, package versions)."""
+        p = self.provenance
+        wall = f"{p['wall_seconds'] / 60:.1f} min" if p.get("wall_seconds") else "(running)"
+        return "\n".join(
+            [
+                f"status: {self.status}; rows: {len(self.rows)}; "
+                f"missing cells: {len(self.missing_cells())}",
+                f"command: {' '.join(p['command'][1:])}",
+                f"commit {p['git']['commit'][:10]} (dirty: {p['git']['dirty']}); wall time of "
+                f"the last invocation {wall} on {p['machine']['cores']} cores",
+                "versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items()),
+            ]
+        )
+
     def curves(self, dataset: str, method: str, repeat: int) -> dict[str, np.ndarray]:
         """The learning curves of one chunk (``fold``, ``epoch``, then one array of shape
         ``(folds, points)`` per curve, and ``train_loss_full``)."""
         path = storage.chunk_paths(self.path, dataset, method, repeat)[1]
         with np.load(path) as f:
             return {k: f[k] for k in f.files}
+
+
+def load_or_rerun(name: str, rerun_quick: bool = False) -> Run:
+    """The committed results of experiment ``name``, or a quick rerun of it.
+
+    With ``rerun_quick=True``, or when :func:`find_run` cannot find the results (a bare
+    Colab session), runs the experiment's ``quick`` size into a temporary folder (about a
+    minute) and loads that; the latter case is announced on standard output.
+    """
+    if not rerun_quick:
+        try:
+            return load_run(name)
+        except FileNotFoundError as err:
+            print(f"{err}\n-> running the quick version instead.")
+    import tempfile
+
+    from cmloss.experiments.definitions import get_experiment
+    from cmloss.experiments.runner import run_experiment
+
+    out = tempfile.mkdtemp(prefix=f"cmloss-{name}-")
+    run_experiment(get_experiment(name, "quick"), out, show_progress=False)
+    return load_run(out)
 
 
 def load_run(name: str | os.PathLike) -> Run:

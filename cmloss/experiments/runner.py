@@ -27,7 +27,7 @@ from cmloss.core.evaluation import evaluate
 from cmloss.experiments import storage
 from cmloss.experiments.definitions import Experiment
 from cmloss.experiments.methods import Context, EstimatorMethod, FoldData, get_method
-from cmloss.experiments.provenance import provenance
+from cmloss.experiments.provenance import git_commit, provenance
 from cmloss.trainer import MemberSpec, train_members
 from cmloss.trainer.chunking import DEFAULT_BUDGET_BYTES
 
@@ -304,6 +304,7 @@ def run_experiment(
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     started = _dt.datetime.now(_dt.timezone.utc)
+    git = git_commit()
     t0 = time.perf_counter()
     config = {
         **experiment.to_dict(),
@@ -331,6 +332,7 @@ def run_experiment(
             wall_seconds=None,
             status="running",
             extra=extra,
+            git=git,
         ),
     )
     splits_of = _Splits(experiment, data_home)
@@ -372,6 +374,7 @@ def run_experiment(
             wall_seconds=time.perf_counter() - t0,
             status=status,
             extra=extra,
+            git=git,
         )
         storage.atomic_write_json(root / "provenance.json", record)
     return record

@@ -31,6 +31,7 @@ from cmloss.stats.bayesian import (
 )
 from cmloss.stats.tables import (
     format_mean_std,
+    show,
     side_by_side,
     summarise_folds,
     to_html,
@@ -49,6 +50,7 @@ __all__ = [
     "published",
     "reports",
     "side_by_side",
+    "show",
     "sign_test",
     "summarise_folds",
     "to_html",

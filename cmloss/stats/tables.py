@@ -22,6 +22,7 @@ from cmloss.stats.bayesian import BayesResult
 
 __all__ = [
     "format_mean_std",
+    "show",
     "side_by_side",
     "summarise_folds",
     "to_html",
@@ -359,6 +360,14 @@ def to_markdown(df: pd.DataFrame, *, bold: pd.DataFrame | None = None,
         cells = [f"**{c}**" if mask[i, j] else c for j, c in enumerate(cells)]
         lines.append("| " + " | ".join([str(x) for x in labels] + cells) + " |")
     return "\n".join(lines).replace("|  |", "| |")
+
+
+def show(df: pd.DataFrame, **kwargs) -> None:
+    """Display ``df`` in a notebook as a markdown table (:func:`to_markdown`'s arguments),
+    rendered alike in the book and in Jupyter/Colab."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(to_markdown(df, **kwargs)))
 
 
 def to_html(df: pd.DataFrame, *, bold: pd.DataFrame | None = None,
