@@ -195,3 +195,31 @@ def test_provenance_records_the_commit_the_run_started_from(tmp_path, monkeypatc
     small = SMALL.with_options(datasets=("breast_cancer",), methods=("slp-bce",))
     record = run_experiment(small, tmp_path, show_progress=False)
     assert record["git"] == {"commit": "a" * 40, "dirty": False}
+
+
+def test_sigterm_interrupts_a_cli_run_and_the_rerun_resumes(tmp_path, monkeypatch):
+    import signal
+
+    from cmloss.experiments import runner
+
+    out = tmp_path / "run"
+    args = ["run", "anyloss", "--quick", "--datasets", "breast_cancer", "random",
+            "--methods", "slp-bce", "--epochs", "3", "--out", str(out), "--no-progress"]
+    real = runner._run_unit
+    calls = []
+
+    def unit_then_signal(*a, **k):
+        real(*a, **k)
+        calls.append(1)
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(runner, "_run_unit", unit_then_signal)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(args) == 130
+    assert signal.getsignal(signal.SIGTERM) is before  # handlers restored
+    record = json.loads((out / "provenance.json").read_text())
+    assert record["status"] == "interrupted" and len(calls) == 1
+    assert main(args) == 0  # resumes: only the second unit runs
+    assert len(calls) == 2
+    assert json.loads((out / "provenance.json").read_text())["status"] == "complete"

@@ -12,7 +12,9 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -69,6 +71,26 @@ def _list() -> None:
         print(f"  {name:30s} [{method.kind}] {method.description}")
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_on_signals() -> dict:
+    """Ctrl-C, ``kill`` (SIGTERM) and a closed terminal (SIGHUP) stop a run the same way:
+    the unit in progress is dropped, finished chunks stay, and the provenance says
+    ``"interrupted"``. (A shell starts background jobs with SIGINT ignored; this restores
+    it.) Only in the main thread, where Python allows handlers; returns the previous
+    handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, _raise_interrupt)
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -76,7 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _list()
         return 0
     from cmloss.experiments.definitions import get_experiment
-    from cmloss.experiments.runner import run_experiment
 
     experiment = get_experiment(args.name, "quick" if args.quick else "full")
     experiment = experiment.with_options(
@@ -87,7 +108,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_folds=args.folds,
     )
     out = args.out or (Path("results") / ("_quick" if args.quick else "") / experiment.name)
-    record = run_experiment(
+    previous = _interrupt_on_signals()
+    try:
+        record = _run(args, experiment, out, argv)
+    except KeyboardInterrupt as err:
+        print(f"interrupted ({err or 'Ctrl-C'}): finished chunks are kept in {out}; run the "
+              "same command again to resume.")
+        return 130
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    print(f"{record['status']}: {out} ({record['wall_seconds']:.1f} s)")
+    return 0 if record["status"] == "complete" else 1
+
+
+def _run(args, experiment, out, argv):
+    from cmloss.experiments.runner import run_experiment
+
+    return run_experiment(
         experiment,
         out,
         data_home=args.data_home,
@@ -100,5 +138,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             *(argv if argv is not None else sys.argv[1:]),
         ],
     )
-    print(f"{record['status']}: {out} ({record['wall_seconds']:.1f} s)")
-    return 0 if record["status"] == "complete" else 1
