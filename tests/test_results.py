@@ -43,8 +43,10 @@ def test_provenance_says_how_the_results_were_made(run):
 
 
 def test_runs_named_after_an_experiment_use_its_full_protocol(run):
-    """``results/<name>`` for a named experiment holds its ``--full`` grid (a subset of the
-    methods while it is still running); other folders are documented variations."""
+    """``results/<name>`` for a named experiment holds its ``--full`` protocol, for all of
+    its methods or a subset (``--methods``, e.g. the paper's own methods first); other
+    folders are documented variations. Which cells of the whole grid are still missing is
+    shown in the book (chapter 6's coverage table) and tracked in the issues."""
     if run.path.name not in EXPERIMENTS:
         pytest.skip(f"{run.path.name} is a variation of {run.config['name']!r}")
     full = EXPERIMENTS[run.path.name]["full"]
@@ -53,8 +55,6 @@ def test_runs_named_after_an_experiment_use_its_full_protocol(run):
     assert cfg["folds"] == full.folds and cfg["max_folds"] == full.max_folds
     assert list(cfg["datasets"]) == list(full.datasets)
     assert set(cfg["methods"]) <= set(full.methods)
-    if run.status == "complete":
-        assert list(cfg["methods"]) == list(full.methods)
 
 
 def test_every_chunk_file_has_the_schema(run):
@@ -71,7 +71,13 @@ def test_complete_runs_cover_every_cell_and_interrupted_runs_whole_chunks(run):
     assert len(rows), "no rows"
     if run.status == "complete":
         assert not run.missing_cells()
-        assert len(rows) == len(run.expected_cells())
+        asked = rows[rows["method"].isin(run.config["methods"])]
+        assert len(asked) == len(run.expected_cells())
+    # chunks of methods outside the last invocation's --methods: earlier invocations of
+    # the same experiment (they must belong to its full definition)
+    others = set(rows["method"]) - set(run.config["methods"])
+    if others:
+        assert others <= set(EXPERIMENTS[run.path.name]["full"].methods)
     folds = run.config["max_folds"] or run.config["folds"]
     sizes = rows.groupby(["dataset", "method", "repeat"]).size()
     assert (sizes == folds).all(), sizes[sizes != folds]

@@ -594,3 +594,15 @@ def test_anyloss_labels_split_model_and_loss():
         ["MLP", "bce-smote", "BCE+SMOTE"],
         ["SLP", "sol-f1", "SOL-F1"],
     ]
+
+
+def test_correlated_t_drop_leaves_out_datasets_where_a_method_did_not_run():
+    rng = np.random.default_rng(0)
+    rows = [{"dataset": d, "method": m, "repeat": r, "fold": f, "g_mean": rng.random()}
+            for d in ("d1", "d2") for m in ("A", "B") for r in range(2) for f in range(3)
+            if not (d == "d2" and m == "B")]
+    out = compare_pairs(pd.DataFrame(rows), [("A", "B")], "g_mean", test="correlated_t",
+                        missing="drop")
+    assert out["dataset"].tolist() == ["d1"] and out["n"].tolist() == [6]
+    with pytest.raises(ValueError, match="unpaired"):
+        compare_pairs(pd.DataFrame(rows), [("A", "B")], "g_mean", test="correlated_t")

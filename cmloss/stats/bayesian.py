@@ -468,7 +468,8 @@ def compare_pairs(
         missing: ``"raise"`` (default) when a dataset or fold lacks one method's result;
             ``"drop"`` keeps only complete pairs: for the sign test the datasets where both
             methods have results, for the t-test the fold pairs of the repeats that are
-            complete (so that every run keeps its k folds); ``n`` says how many were used.
+            complete (so that every run keeps its k folds), and no row for a dataset
+            where fewer than two pairs remain; ``n`` says how many were used.
         **test_kwargs: Passed on to :func:`sign_test` or :func:`correlated_t_test`
             (``prior``, ``seed``, ``test_train_ratio``, ...).
 
@@ -529,6 +530,8 @@ def compare_pairs(
                     wide = _paired(dframe, fold_cols, method_col, a, b,
                                    missing, f"{what}, dataset {ds!r}")
                     wide = wide.sort_index()
+                    if missing == "drop" and len(wide) < 2:
+                        continue  # a dataset where one of the methods did not run
                     if len(fold_cols) > 1:
                         repeats = wide.index.get_level_values(fold_cols[0])
                         if missing == "drop":  # keep only complete repeats
