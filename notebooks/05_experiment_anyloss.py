@@ -291,8 +291,6 @@ else:
     both = both[both["model"].eq("MLP") & both["method"].isin(set(long_rows["method"]))]
     table = (both.groupby(["method", "dataset", "epochs_run"])["balanced_accuracy"].mean()
              .unstack("epochs_run"))
-    pub = reports.anyloss_comparison(run.rows)
-    pub = pub[(pub["metric"] == "balanced_accuracy") & (pub["model"] == "MLP")]
-    table["paper"] = [pub.loc[(pub["method"] == m) & (pub["dataset"] == d), "paper"].iloc[0]
-                      for m, d in table.index]
+    paper = cmp[(cmp["metric"] == "balanced_accuracy") & (cmp["model"] == "MLP")]
+    table = table.join(paper.set_index(["method", "dataset"])["paper"])
     show(table.round(3))

@@ -142,38 +142,31 @@ def test_slp_bce_full_batch_sgd():
     _compare("slp", member, X, y, weight_atol=2e-6, loss_rtol=2e-6)
 
 
-def test_mlp_anyloss_minibatches():
-    """One hidden layer, AnyLoss F1 (L = 73), Adam, mini-batches of 10% in the trainer's
-    shuffled order, 40 epochs."""
-    X, y, (train, _, test) = _data(1)
+@pytest.mark.parametrize(
+    ("name", "loss", "batch_fraction", "data_seed", "seed"),
+    [
+        # AnyLoss F1 (L = 73), mini-batches of 10%
+        ("mlp-anyloss", LossSpec.anyloss("f1"), 0.1, 1, 3),
+        # Keras' own Dice loss (keras.losses.Dice, with its epsilon) against the trainer's
+        # 1 - soft F1 (identity step), mini-batches of 20%
+        ("dice", LossSpec.dice(), 0.2, 4, 4),
+    ],
+)
+def test_mlp_minibatches(name, loss, batch_fraction, data_seed, seed):
+    """One hidden layer of 3 units, Adam 0.003, 40 epochs of mini-batches in the trainer's
+    shuffled order."""
+    X, y, (train, _, test) = _data(data_seed)
     member = MemberSpec(
         train=train,
         test=test,
         architecture=Architecture("mlp", 3),
-        loss=LossSpec.anyloss("f1"),
+        loss=loss,
         optimizer=OptimizerSpec("adam", 0.003),
         epochs=40,
-        batch_fraction=0.1,
-        seed=3,
+        batch_fraction=batch_fraction,
+        seed=seed,
     )
-    _compare("mlp-anyloss", member, X, y, weight_atol=1e-4, loss_rtol=5e-5)
-
-
-def test_keras_dice_minibatches():
-    """Keras' own Dice loss (``keras.losses.Dice``, with its epsilon) against the trainer's
-    1 - soft F1 (identity step): one hidden layer, Adam, batches of 20%, 40 epochs."""
-    X, y, (train, _, test) = _data(4)
-    member = MemberSpec(
-        train=train,
-        test=test,
-        architecture=Architecture("mlp", 3),
-        loss=LossSpec.dice(),
-        optimizer=OptimizerSpec("adam", 0.003),
-        epochs=40,
-        batch_fraction=0.2,
-        seed=4,
-    )
-    _compare("dice", member, X, y, weight_atol=1e-4, loss_rtol=5e-5)
+    _compare(name, member, X, y, weight_atol=1e-4, loss_rtol=5e-5)
 
 
 def test_bn_mlp_minibatches():

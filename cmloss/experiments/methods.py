@@ -263,12 +263,10 @@ def rusboost(fold: FoldData) -> Prediction:
         model = RUSBoostClassifier(random_state=(fold.seed + attempt) % 2**32)
         try:
             model.fit(fold.X_train, fold.y_train)
+            return Prediction(model.predict_proba(fold.X_test)[:, 1], 0.5)
         except ValueError as err:
             if "worse than random" not in str(err) or attempt == RUSBOOST_TRIES - 1:
                 raise
-            continue
-        return Prediction(model.predict_proba(fold.X_test)[:, 1], 0.5)
-    raise AssertionError("unreachable")
 
 
 register_method(

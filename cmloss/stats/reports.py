@@ -102,40 +102,20 @@ def anyloss_comparison(rows: pd.DataFrame) -> pd.DataFrame:
         ``dataset, family, method, paper_model, model, metric, paper, ours_mean, ours_std,
         n, diff`` (``diff = ours_mean - paper``).
     """
-    pub = published.anyloss_comparison()
-    metrics = sorted(pub["metric"].unique())
-    ours = summarise_folds(rows, metrics)
-    out = []
-    for _, cell in pub.iterrows():
-        models = ("SLP", "MLP") if cell["model"] == "unspecified" else (cell["model"],)
-        for model in models:
-            name = f"{model.lower()}-{ANYLOSS_LOSS_OF[cell['method']]}"
-            hit = ours[
-                (ours["dataset"] == cell["dataset"])
-                & (ours["method"] == name)
-                & (ours["metric"] == cell["metric"])
-            ]
-            mean, std, n = (
-                (hit["mean"].iloc[0], hit["std"].iloc[0], int(hit["n"].iloc[0]))
-                if len(hit)
-                else (float("nan"), float("nan"), 0)
-            )
-            out.append(
-                {
-                    "dataset": cell["dataset"],
-                    "family": cell["family"],
-                    "method": cell["method"],
-                    "paper_model": cell["model"],
-                    "model": model,
-                    "metric": cell["metric"],
-                    "paper": cell["value"],
-                    "ours_mean": mean,
-                    "ours_std": std,
-                    "n": n,
-                    "diff": mean - cell["value"],
-                }
-            )
-    return pd.DataFrame(out)
+    pub = published.anyloss_comparison().rename(columns={"model": "paper_model",
+                                                         "value": "paper"})
+    pub["model"] = pub["paper_model"].map(lambda m: ["SLP", "MLP"] if m == "unspecified" else [m])
+    pub = pub.explode("model", ignore_index=True)
+    pub["ours_method"] = pub["model"].str.lower() + "-" + pub["method"].map(ANYLOSS_LOSS_OF)
+    ours = summarise_folds(rows, sorted(pub["metric"].unique())).rename(
+        columns={"method": "ours_method", "mean": "ours_mean", "std": "ours_std"}
+    )
+    out = pub.merge(ours, on=["dataset", "ours_method", "metric"], how="left")
+    out["n"] = out["n"].fillna(0).astype(int)
+    out["diff"] = out["ours_mean"] - out["paper"]
+    columns = ["dataset", "family", "method", "paper_model", "model", "metric", "paper",
+               "ours_mean", "ours_std", "n", "diff"]
+    return out[columns]
 
 
 def convergence(rows: pd.DataFrame) -> pd.DataFrame:
