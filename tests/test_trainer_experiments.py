@@ -4,6 +4,7 @@ provenance, custom grids and the method registry."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 
@@ -105,8 +106,53 @@ def test_interrupted_run_resumes_without_redoing_chunks(tmp_path):
     )
 
     seen.clear()
-    run_experiment(SMALL, out, show_progress=False, on_unit_done=seen.append)
+    last = run_experiment(SMALL, out, show_progress=False, on_unit_done=seen.append)
     assert seen == []  # everything done
+    # the record lists every invocation that wrote into the folder, in order
+    history = last["invocations"]
+    assert [h["status"] for h in history] == ["interrupted", "complete", "complete"]
+    assert [h["chunks_pending_at_start"] for h in history] == [4, 2, 0]
+    assert all(h["git"] and h["command"] and h["config"] == history[0]["config"] for h in history)
+    assert history[-1]["started_utc"] == last["started_utc"]
+
+
+def test_resuming_a_folder_keeps_older_records_and_marks_killed_runs(tmp_path):
+    """A record from before invocations were listed becomes the first entry (its note
+    kept); a run killed before writing its final record is marked so."""
+    from cmloss.experiments.provenance import earlier_invocations
+
+    old = {
+        "status": "running",
+        "command": ["old"],
+        "started_utc": "2026-01-01T00:00:00+00:00",
+        "wall_seconds": None,
+        "git": {"commit": "c" * 40, "dirty": False},
+        "config": {},
+        "machine": {},
+        "provenance_note": "filled by hand",
+    }
+    (tmp_path / "provenance.json").write_text(json.dumps(old))
+    small = SMALL.with_options(datasets=("breast_cancer",), methods=("slp-bce",))
+    record = run_experiment(small, tmp_path, show_progress=False, command=["new"])
+    first, second = record["invocations"]
+    assert first["command"] == ["old"] and first["note"] == "filled by hand"
+    assert first["status"].startswith("killed")
+    assert second["command"] == ["new"] and second["status"] == "complete"
+    (tmp_path / "provenance.json").write_text("{not json")
+    with pytest.raises(ValueError, match="provenance.*move it away"):
+        earlier_invocations(tmp_path / "provenance.json")
+
+
+def test_full_loss_curve_is_stored_only_when_asked(tmp_path):
+    from cmloss.experiments.results import load_run
+
+    small = SMALL.with_options(datasets=("breast_cancer",), methods=("slp-bce",))
+    for full in (True, False):
+        out = tmp_path / str(full)
+        run_experiment(dataclasses.replace(small, full_loss_curve=full), out, show_progress=False)
+        curves = load_run(out).curves("breast_cancer", "slp-bce", 0)
+        assert ("train_loss_full" in curves) is full
+        assert curves["train_loss"].shape == (2, 3)
 
 
 def test_atomic_write_leaves_old_file_or_new_file(tmp_path, monkeypatch):
@@ -203,8 +249,21 @@ def test_sigterm_interrupts_a_cli_run_and_the_rerun_resumes(tmp_path, monkeypatc
     from cmloss.experiments import runner
 
     out = tmp_path / "run"
-    args = ["run", "anyloss", "--quick", "--datasets", "breast_cancer", "random",
-            "--methods", "slp-bce", "--epochs", "3", "--out", str(out), "--no-progress"]
+    args = [
+        "run",
+        "anyloss",
+        "--quick",
+        "--datasets",
+        "breast_cancer",
+        "random",
+        "--methods",
+        "slp-bce",
+        "--epochs",
+        "3",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     real = runner._run_unit
     calls = []
 

@@ -65,6 +65,9 @@ class Experiment:
         epochs: override every method's epochs (``None``: the methods' own).
         random_state: root seed of the splits and of the networks' initial weights.
         curve_stride: learning-curve points every this many epochs.
+        full_loss_curve: also store every epoch's training loss (``train_loss_full``; the
+            AnyLoss convergence measure needs it; off for large grids, whose files would
+            otherwise not be small enough to commit).
         optional_datasets: datasets used only when their file exists (credit_card).
     """
 
@@ -78,6 +81,7 @@ class Experiment:
     epochs: int | None = None
     random_state: int = 0
     curve_stride: int = 10
+    full_loss_curve: bool = True
     optional_datasets: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -186,7 +190,13 @@ EXPERIMENTS: dict[str, dict[str, Experiment]] = {
     },
     "hd40": {
         "full": Experiment(
-            "hd40", "astra", HD40_DATASETS, HD40_METHODS, repeats=10, curve_stride=50
+            "hd40",
+            "astra",
+            HD40_DATASETS,
+            HD40_METHODS,
+            repeats=10,
+            curve_stride=50,
+            full_loss_curve=False,
         ),
         "quick": Experiment(
             "hd40",
@@ -197,6 +207,7 @@ EXPERIMENTS: dict[str, dict[str, Experiment]] = {
             max_folds=2,
             epochs=30,
             curve_stride=5,
+            full_loss_curve=False,
         ),
     },
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import platform
 import subprocess
@@ -10,7 +11,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["machine_info", "package_versions", "git_commit", "provenance"]
+__all__ = ["machine_info", "package_versions", "git_commit", "provenance", "earlier_invocations"]
+
+_INVOCATION_KEYS = ("command", "started_utc", "wall_seconds", "status", "git", "config")
 
 _PACKAGES = (
     "cmloss",
@@ -122,6 +125,7 @@ def provenance(
     status: str,
     extra: dict | None = None,
     git: dict | None = None,
+    earlier: list[dict] | None = None,
 ) -> dict:
     """The provenance record of a run.
 
@@ -135,13 +139,17 @@ def provenance(
         git: the commit the run started from (:func:`git_commit` at its start; default:
             now). A run records it at its start, so commits made while it runs do not
             change its record.
+        earlier: earlier invocations that wrote into the same folder
+            (:func:`earlier_invocations`); the record's ``invocations`` lists them and
+            then this one, so a folder filled by several resumed runs says how each part
+            was made.
     """
     record = {
         "status": status,
         "command": list(command),
         "started_utc": started.isoformat(timespec="seconds"),
         "wall_seconds": wall_seconds,
-        "config": config,
+        "config": json.loads(json.dumps(config)),  # as saved: tuples become lists
         "versions": package_versions(),
         "git": git if git is not None else git_commit(),
         "machine": machine_info(),
@@ -152,4 +160,38 @@ def provenance(
         },
     }
     record.update(extra or {})
+    this = {k: record[k] for k in (*_INVOCATION_KEYS, *(extra or {}))}
+    record["invocations"] = [*(earlier or []), this]
     return record
+
+
+def earlier_invocations(path: str | os.PathLike) -> list[dict]:
+    """The invocations recorded in an existing ``provenance.json`` (``[]`` if there is
+    none), to be carried into the record of a run that resumes the same folder.
+
+    A record written before invocations were listed becomes one entry (its
+    ``provenance_note``, if any, kept as ``note``); an invocation whose status is still
+    ``"running"`` ended without writing its final record (killed) and is marked so.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"cannot read the provenance of the run being resumed, {path}: {exc}; "
+            "move it away to start a new record."
+        ) from exc
+    history = old.get("invocations")
+    if history is None:
+        entry = {k: old[k] for k in _INVOCATION_KEYS if k in old}
+        entry.update({k: old[k] for k in ("chunks_total", "chunks_pending_at_start") if k in old})
+        if "provenance_note" in old:
+            entry["note"] = old["provenance_note"]
+        history = [entry]
+    out = [dict(h) for h in history]
+    for h in out:
+        if h.get("status") == "running":
+            h["status"] = "killed (ended without a final record)"
+    return out

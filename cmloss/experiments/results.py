@@ -137,7 +137,8 @@ class Run:
                 f"missing cells: {len(self.missing_cells())}",
                 f"command: {' '.join(p['command'][1:])}",
                 f"commit {p['git']['commit'][:10]} (dirty: {p['git']['dirty']}); wall time of "
-                f"the last invocation {wall} on {p['machine']['cores']} cores",
+                f"the last invocation {wall} on {p['machine']['cores']} cores"
+                + _earlier(p.get("invocations", [])[:-1]),
                 "versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items()),
             ]
         )
@@ -148,6 +149,13 @@ class Run:
         path = storage.chunk_paths(self.path, dataset, method, repeat)[1]
         with np.load(path) as f:
             return {k: f[k] for k in f.files}
+
+
+def _earlier(invocations: list[dict]) -> str:
+    if not invocations:
+        return ""
+    minutes = sum(h.get("wall_seconds") or 0 for h in invocations) / 60
+    return f"; {len(invocations)} earlier invocation(s) in this folder ({minutes:.1f} min)"
 
 
 def load_or_rerun(name: str, rerun_quick: bool = False) -> Run:

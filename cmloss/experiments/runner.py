@@ -27,7 +27,7 @@ from cmloss.core.evaluation import evaluate
 from cmloss.experiments import storage
 from cmloss.experiments.definitions import Experiment
 from cmloss.experiments.methods import Context, EstimatorMethod, FoldData, get_method
-from cmloss.experiments.provenance import git_commit, provenance
+from cmloss.experiments.provenance import earlier_invocations, git_commit, provenance
 from cmloss.trainer import MemberSpec, train_members
 from cmloss.trainer.chunking import DEFAULT_BUDGET_BYTES
 
@@ -177,13 +177,14 @@ def _network_members(experiment, unit, data, splits):
     return np.vstack([data.X, *extra_X]), np.concatenate([data.y, *extra_y]), members
 
 
-def _curves(results) -> dict:
+def _curves(results, full_loss_curve: bool) -> dict:
     out = {"fold": np.array([r.member.tag["fold"] for r in results])}
     keys = [k for k in results[0].curves if k != "epoch"]
     out["epoch"] = results[0].curves["epoch"]
     for k in keys:
         out[k] = np.stack([r.curves[k] for r in results])
-    out["train_loss_full"] = np.stack([r.train_loss for r in results])
+    if full_loss_curve:
+        out["train_loss_full"] = np.stack([r.train_loss for r in results])
     return out
 
 
@@ -263,7 +264,8 @@ def _run_unit(experiment, unit, splits_of, root, budget_bytes, progress) -> None
                         },
                     )
                 )
-            storage.write_chunk(root, unit.dataset, name, unit.repeat, rows, _curves(group))
+            curves = _curves(group, experiment.full_loss_curve)
+            storage.write_chunk(root, unit.dataset, name, unit.repeat, rows, curves)
     _run_estimators(experiment, unit, data, splits, root)
 
 
@@ -303,6 +305,7 @@ def run_experiment(
     """
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
+    earlier = earlier_invocations(root / "provenance.json")
     started = _dt.datetime.now(_dt.timezone.utc)
     git = git_commit()
     t0 = time.perf_counter()
@@ -333,6 +336,7 @@ def run_experiment(
             status="running",
             extra=extra,
             git=git,
+            earlier=earlier,
         ),
     )
     splits_of = _Splits(experiment, data_home)
@@ -375,6 +379,7 @@ def run_experiment(
             status=status,
             extra=extra,
             git=git,
+            earlier=earlier,
         )
         storage.atomic_write_json(root / "provenance.json", record)
     return record
