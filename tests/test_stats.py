@@ -606,3 +606,34 @@ def test_correlated_t_drop_leaves_out_datasets_where_a_method_did_not_run():
     assert out["dataset"].tolist() == ["d1"] and out["n"].tolist() == [6]
     with pytest.raises(ValueError, match="unpaired"):
         compare_pairs(pd.DataFrame(rows), [("A", "B")], "g_mean", test="correlated_t")
+
+
+def _fold_rows(g_mean, cells, selected, epochs):
+    n = len(g_mean)
+    frame = pd.DataFrame({"dataset": "d", "method": "m", "repeat": 0, "fold": range(n),
+                          "g_mean": g_mean, "mcc": np.asarray(g_mean) / 2,
+                          "selected_epoch": selected, "epochs": epochs})
+    frame[["tn", "fp", "fn", "tp"]] = np.asarray(cells)
+    return frame
+
+
+def test_epoch_check_pairs_folds_and_flags_selections_within_the_short_run():
+    from cmloss.stats import reports
+
+    cells = [[90, 5, 1, 4], [80, 15, 2, 3], [95, 0, 5, 0]]
+    long = _fold_rows([0.8, 0.7, 0.0], cells, [50, 5000, 9000], 10_000)
+    short_cells = [[90, 5, 1, 4], [85, 10, 2, 3], [90, 5, 1, 4]]
+    short = _fold_rows([0.8, 0.6, 0.9], short_cells, [50, 1999, 1500], 2_000)
+    check = reports.epoch_check(long, short.iloc[::-1])  # row order does not matter
+    check = check.sort_values("fold")
+    assert check["same_confusion_matrix"].tolist() == [True, False, False]
+    assert check["selected_within_short"].tolist() == [True, False, False]
+    summary = reports.epoch_check_summary(check).iloc[0]
+    assert summary["folds"] == 3 and summary["identical_if_within"] == 1.0
+    assert np.isclose(summary["identical"], 1 / 3)
+    assert np.isclose(summary["g_mean_diff"], (1.5 - 2.3) / 3)
+    assert np.isclose(summary["mcc_short"], 2.3 / 6)
+    with pytest.raises(ValueError, match="no .* in common"):
+        reports.epoch_check(long, short.assign(dataset="other"))
+    with pytest.raises(pd.errors.MergeError):
+        reports.epoch_check(pd.concat([long, long]), short)

@@ -6,7 +6,9 @@
 - :func:`anyloss_comparison`: the AnyLoss paper's Section 4.2 numbers (one metric per
   loss: the accuracy of the accuracy loss, ...) against our SLP and MLP;
 - :func:`convergence`: the AnyLoss paper's learning-speed measure, the share of the total
-  training-loss reduction reached after 10% of the epochs.
+  training-loss reduction reached after 10% of the epochs;
+- :func:`epoch_check` / :func:`epoch_check_summary`: the same folds trained for fewer
+  epochs against the full count (the learning-curve check behind experiment C's epochs).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ __all__ = [
     "astra_comparison",
     "anyloss_comparison",
     "convergence",
+    "epoch_check",
+    "epoch_check_summary",
     "with_labels",
 ]
 
@@ -128,3 +132,68 @@ def convergence(rows: pd.DataFrame) -> pd.DataFrame:
     col = "loss_reduction_10pct"
     g = rows.dropna(subset=[col]).groupby(["dataset", "method"])[col]
     return g.agg(["mean", "min", "max"]).reset_index()
+
+
+_FOLD_KEYS = ["dataset", "method", "repeat", "fold"]
+_CELLS = ["tn", "fp", "fn", "tp"]
+
+
+def epoch_check(
+    long_rows: pd.DataFrame, short_rows: pd.DataFrame, metrics=("g_mean", "mcc")
+) -> pd.DataFrame:
+    """Pair each fold trained for the full number of epochs (``long_rows``) with the same
+    fold, method and seed trained for fewer (``short_rows``).
+
+    Training is deterministic and the shorter run is the first part of the longer one, so
+    a fold whose long run selected an epoch before the short run's end must select the
+    same network in both: ``selected_within_short`` folds with a different confusion
+    matrix would reveal nondeterminism (a check of the trainer as much as of the epochs).
+
+    Args:
+        long_rows, short_rows: per-fold rows (:func:`cmloss.experiments.results.load_run`)
+            of the same protocol; only folds present in both are paired.
+        metrics: metric columns to compare.
+
+    Returns:
+        One row per paired fold: the keys, ``<metric>_long``, ``<metric>_short``,
+        ``selected_epoch_long/_short``, ``epochs_long/_short``, ``same_confusion_matrix``
+        and ``selected_within_short``.
+
+    Raises:
+        ValueError: no fold in common, or duplicate folds.
+    """
+    cols = [*_FOLD_KEYS, *metrics, *_CELLS, "selected_epoch", "epochs"]
+    merged = long_rows[cols].merge(
+        short_rows[cols], on=_FOLD_KEYS, suffixes=("_long", "_short"), validate="one_to_one"
+    )
+    if merged.empty:
+        raise ValueError("the two runs have no (dataset, method, repeat, fold) in common")
+    long_cells = merged[[f"{c}_long" for c in _CELLS]].to_numpy()
+    short_cells = merged[[f"{c}_short" for c in _CELLS]].to_numpy()
+    merged["same_confusion_matrix"] = (long_cells == short_cells).all(axis=1)
+    merged["selected_within_short"] = merged["selected_epoch_long"] < merged["epochs_short"]
+    keep = [*_FOLD_KEYS]
+    for m in metrics:
+        keep += [f"{m}_long", f"{m}_short"]
+    keep += ["selected_epoch_long", "selected_epoch_short", "epochs_long", "epochs_short",
+             "same_confusion_matrix", "selected_within_short"]
+    return merged[keep]
+
+
+def epoch_check_summary(check: pd.DataFrame, by=("method",), metrics=("g_mean", "mcc")):
+    """Aggregate :func:`epoch_check` per group: folds, the share whose long run selected
+    an epoch within the short run (and of those, the share with an identical confusion
+    matrix, which must be 1), the share identical overall, and per metric the mean at
+    both lengths and the mean difference ``long - short``.
+    """
+    g = check.groupby(list(by), sort=False)
+    out = pd.DataFrame({"folds": g.size()})
+    out["selected_within_short"] = g["selected_within_short"].mean()
+    within = check[check["selected_within_short"]].groupby(list(by), sort=False)
+    out["identical_if_within"] = within["same_confusion_matrix"].mean()
+    out["identical"] = g["same_confusion_matrix"].mean()
+    for m in metrics:
+        out[f"{m}_long"] = g[f"{m}_long"].mean()
+        out[f"{m}_short"] = g[f"{m}_short"].mean()
+        out[f"{m}_diff"] = out[f"{m}_long"] - out[f"{m}_short"]
+    return out.reset_index()
