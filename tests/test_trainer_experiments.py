@@ -243,6 +243,29 @@ def test_provenance_records_the_commit_the_run_started_from(tmp_path, monkeypatc
     assert record["git"] == {"commit": "a" * 40, "dirty": False}
 
 
+def test_git_state_ignores_result_folders_but_not_code(tmp_path):
+    import subprocess
+
+    from cmloss.experiments.provenance import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "results" / "run").mkdir(parents=True)
+    (tmp_path / "pkg" / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "run" / "provenance.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    clean = git_commit(tmp_path / "pkg")
+    assert len(clean["commit"]) == 40 and clean["dirty"] is False
+    (tmp_path / "results" / "run" / "provenance.json").write_text('{"status": "running"}\n')
+    assert git_commit(tmp_path / "pkg")["dirty"] is False
+    (tmp_path / "pkg" / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path / "pkg")["dirty"] is True
+
+
 def test_sigterm_interrupts_a_cli_run_and_the_rerun_resumes(tmp_path, monkeypatch):
     import signal
 

@@ -92,7 +92,12 @@ def package_versions() -> dict:
 
 def git_commit(path: str | os.PathLike | None = None) -> dict:
     """``{"commit": sha, "dirty": bool}`` of the repository holding this package, or
-    ``{"commit": None}`` outside a git checkout."""
+    ``{"commit": None}`` outside a git checkout.
+
+    ``dirty`` says whether tracked files other than the result folders (``results/``)
+    differ from the commit: a run that resumes a committed result folder rewrites its
+    ``provenance.json``, which says nothing about the code that ran.
+    """
     where = Path(path) if path else Path(__file__).resolve().parent
     try:
         sha = subprocess.run(
@@ -104,7 +109,8 @@ def git_commit(path: str | os.PathLike | None = None) -> dict:
             timeout=10,
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no"]
+            + ["--", ":(top)", ":(top,exclude)results"],
             cwd=where,
             capture_output=True,
             text=True,
