@@ -42,6 +42,22 @@ def test_provenance_says_how_the_results_were_made(run):
     assert p["machine"]
 
 
+def test_provenance_lists_every_invocation_in_order(run):
+    """Each invocation that wrote into the folder keeps its command, commit, start time
+    and how it ended; the last one is the record's own."""
+    invocations = run.provenance.get("invocations")
+    if invocations is None:
+        pytest.skip("written before invocations were recorded")
+    assert invocations and invocations[-1]["started_utc"] == run.provenance["started_utc"]
+    assert invocations[-1]["status"] == run.provenance["status"]
+    starts = [i["started_utc"] for i in invocations]
+    assert starts == sorted(starts)
+    for inv in invocations:
+        assert "run" in inv["command"] and len(inv["git"]["commit"]) == 40
+        assert inv["status"] in ("complete", "interrupted") or inv["status"].startswith("killed")
+        assert inv["status"] == "killed (ended without a final record)" or inv["wall_seconds"] > 0
+
+
 def test_runs_named_after_an_experiment_use_its_full_protocol(run):
     """``results/<name>`` for a named experiment holds its ``--full`` protocol, for all of
     its methods or a subset (``--methods``, e.g. the paper's own methods first); other
