@@ -35,7 +35,7 @@ authors, who z-scored each whole file before splitting.
 
 Public API: :func:`load_dataset`, :class:`Dataset`, :func:`list_datasets`,
 :func:`get_dataset_info`, :class:`DatasetInfo`, :func:`get_data_home`,
-:func:`fetch_file`, :func:`load_arff` / :class:`ArffTable`, :data:`DATA_FILES`, and the
+:func:`fetch_file`, :func:`load_arff` / :class:`ArffTable`, ``DATA_FILES``, and the
 errors :class:`DataFileNotFoundError`, :class:`DataIntegrityError`,
 :class:`ArffFormatError`. Module details: :mod:`cmloss.data.registry`,
 :mod:`cmloss.data.fetch`, :mod:`cmloss.data.arff_reader`, :mod:`cmloss.data.loaders`.

@@ -15,25 +15,30 @@ from __future__ import annotations
 from cmloss.experiments.definitions import EXPERIMENTS, Experiment, get_experiment, load_config
 from cmloss.experiments.methods import (
     METHODS,
+    Context,
     EstimatorMethod,
     FoldData,
     NetworkMethod,
     Prediction,
+    TrainingSet,
     get_method,
     register_method,
 )
-from cmloss.experiments.runner import run_experiment
+from cmloss.experiments.runner import Unit, run_experiment
 from cmloss.experiments.storage import COLUMNS
 
 __all__ = [
     "COLUMNS",
     "EXPERIMENTS",
     "METHODS",
+    "Context",
     "EstimatorMethod",
     "Experiment",
     "FoldData",
     "NetworkMethod",
     "Prediction",
+    "TrainingSet",
+    "Unit",
     "get_experiment",
     "get_method",
     "load_config",

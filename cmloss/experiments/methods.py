@@ -192,7 +192,7 @@ METHODS: dict[str, NetworkMethod | EstimatorMethod] = {}
 
 
 def register_method(method: NetworkMethod | EstimatorMethod, *, replace: bool = False):
-    """Add a method to :data:`METHODS` (``replace=True`` to overwrite a name)."""
+    """Add a method to ``METHODS`` (``replace=True`` to overwrite a name)."""
     if method.name in METHODS and not replace:
         raise ValueError(f"method {method.name!r} is already registered; pass replace=True.")
     METHODS[method.name] = method

@@ -49,8 +49,9 @@ def plot_simplex(
     """Plot sign-test posterior draws in a simplex (ternary) diagram.
 
     Args:
-        result: A sign-test :class:`BayesResult` computed with ``keep_samples=True``, or an
-            ``(nsamples, 3)`` array of (a better, rope, b better) weights.
+        result: A sign-test :class:`~cmloss.stats.BayesResult` computed with
+            ``keep_samples=True``, or an ``(nsamples, 3)`` array of (a better, rope,
+            b better) weights.
         names: Method names (default: the result's).
         ax: Matplotlib axes to draw in (default: a new figure).
         max_points: Draws plotted at most (a seeded random subset, for speed).

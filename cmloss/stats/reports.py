@@ -155,7 +155,7 @@ def epoch_check(
         metrics: metric columns to compare.
 
     Returns:
-        One row per paired fold: the keys, ``<metric>_long``, ``<metric>_short``,
+        One row per paired fold with the keys, ``<metric>_long`` and ``<metric>_short``,
         ``selected_epoch_long/_short``, ``epochs_long/_short``, ``same_confusion_matrix``
         and ``selected_within_short``.
 

@@ -50,8 +50,8 @@ def plan_stacks(
     """Split members into stacks under the memory budget.
 
     Members are grouped by their static settings
-    (:func:`cmloss.trainer.stacking.stack_key`), each group's views are split evenly so
-    that every stack's :func:`~cmloss.trainer.chunking.stack_bytes` estimate (rows
+    (``cmloss.trainer.stacking.stack_key``), each group's views are split evenly so
+    that every stack's ``stack_bytes`` estimate (rows
     before deduplication, an upper bound) stays within ``budget_bytes``.
 
     Returns:
