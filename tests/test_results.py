@@ -122,7 +122,9 @@ def test_network_rows_record_their_training(run):
     net = r[network]
     assert (net["selected_epoch"] >= 0).all() and (net["selected_epoch"] < net["epochs"]).all()
     astra = net["method"].str.endswith("astra")
-    assert (net.loc[astra, "final_b"] > 1).all()
+    # b = 1 + e^beta > 1 (Eq. 7) in exact arithmetic; in float32 it rounds to exactly 1
+    # once beta < -16.6 (it happened on 2 of A's 750 ASTra folds, AnyLoss-GMean-ASTra).
+    assert (net.loc[astra, "final_b"] >= 1).all()
     assert net.loc[~astra, "final_b"].isna().all()
     assert r.loc[~network, "selected_epoch"].isna().all()
 
