@@ -14,6 +14,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from cmloss.experiments import Experiment, get_method
 from cmloss.experiments.methods import (
     RESAMPLING_RATIO,
+    RUSBOOST_TRIES,
     FoldData,
     balanced_class_weight,
     random_undersampling,
@@ -165,6 +166,22 @@ def test_rusboost_draws_the_next_undersample_when_adaboost_refuses(monkeypatch):
     assert seeds == [11, 12, 13]
     monkeypatch.setattr(RUSBoostClassifier, "fit", real_fit)
     direct = RUSBoostClassifier(random_state=13).fit(X[train], y[train])
+    assert np.array_equal(pred.scores, direct.predict_proba(X[test])[:, 1])
+
+    def refuse_uniform(self, X, y, sample_weight=None):
+        seeds.append((self.random_state, sample_weight is not None))
+        if sample_weight is None:
+            raise ValueError("BaseClassifier in AdaBoostClassifier ensemble is worse than random")
+        return real_fit(self, X, y, sample_weight)
+
+    seeds.clear()
+    monkeypatch.setattr(RUSBoostClassifier, "fit", refuse_uniform)
+    pred = rusboost(fold)
+    assert seeds == [(11 + k, False) for k in range(RUSBOOST_TRIES)] + [(11, True)]
+    monkeypatch.setattr(RUSBoostClassifier, "fit", real_fit)
+    y_train = y[train]
+    weights = np.where(y_train == 1, 0.5 / y_train.sum(), 0.5 / (y_train == 0).sum())
+    direct = RUSBoostClassifier(random_state=11).fit(X[train], y_train, sample_weight=weights)
     assert np.array_equal(pred.scores, direct.predict_proba(X[test])[:, 1])
 
     def other_error(self, X, y, sample_weight=None):
