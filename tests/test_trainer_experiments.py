@@ -305,3 +305,31 @@ def test_sigterm_interrupts_a_cli_run_and_the_rerun_resumes(tmp_path, monkeypatc
     assert main(args) == 0  # resumes: only the second unit runs
     assert len(calls) == 2
     assert json.loads((out / "provenance.json").read_text())["status"] == "complete"
+
+
+def test_small_first_runs_the_smallest_datasets_first_with_the_same_results(tmp_path):
+    from cmloss.data import get_dataset_info
+    from cmloss.experiments.cli import build_parser
+    from cmloss.experiments.runner import plan_units
+
+    def size(name):
+        info = get_dataset_info(name)
+        return info.n_rows * info.n_features
+
+    big_first = SMALL.with_options(
+        datasets=tuple(sorted(SMALL.datasets, key=size, reverse=True)), methods=("slp-bce",)
+    )
+    assert size(big_first.datasets[0]) > size(big_first.datasets[1])
+    in_grid = [u.dataset for u in plan_units(big_first, tmp_path / "a")]
+    small = [u.dataset for u in plan_units(big_first, tmp_path / "a", small_first=True)]
+    assert in_grid == list(big_first.datasets) and small == in_grid[::-1]
+    run_experiment(big_first, tmp_path / "grid", show_progress=False)
+    run_experiment(big_first, tmp_path / "small", show_progress=False, small_first=True)
+    grid_rows = sorted(_rows(tmp_path / "grid" / "results.csv"), key=str)
+    small_rows = sorted(_rows(tmp_path / "small" / "results.csv"), key=str)
+    drop = ("fit_seconds",)
+    assert [{k: v for k, v in r.items() if k not in drop} for r in grid_rows] == [
+        {k: v for k, v in r.items() if k not in drop} for r in small_rows
+    ]
+    args = build_parser().parse_args(["run", "astra", "--small-first"])
+    assert args.small_first

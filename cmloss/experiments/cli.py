@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="memory budget of one compiled stack, GB (default 2)",
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--small-first",
+        action="store_true",
+        help="run the smallest datasets first (same results; an interrupted run has "
+        "finished more datasets)",
+    )
     sub.add_parser("list", help="list experiments and methods")
     return parser
 
@@ -131,6 +137,7 @@ def _run(args, experiment, out, argv):
         data_home=args.data_home,
         budget_bytes=int(args.budget_gb * 1024**3),
         show_progress=not args.no_progress,
+        small_first=args.small_first,
         command=[
             sys.executable,
             "-m",
