@@ -316,7 +316,7 @@ def run_experiment(
         command: the command line recorded in the provenance (default ``sys.argv``).
         on_unit_done: called after each unit's chunks are written (tests use it to
             interrupt a run).
-        small_first: run the smallest datasets first (:func:`plan_units`).
+        small_first: run the smallest datasets first (see ``plan_units``).
 
     Returns:
         The provenance record (also written to ``out/provenance.json``).
