@@ -333,3 +333,18 @@ def test_small_first_runs_the_smallest_datasets_first_with_the_same_results(tmp_
     ]
     args = build_parser().parse_args(["run", "astra", "--small-first"])
     assert args.small_first
+
+
+def test_a_run_that_raises_is_recorded_as_failed_with_its_error(tmp_path):
+    def broken(fold):
+        raise ValueError("no classifier for this fold")
+
+    register_method(EstimatorMethod("test-broken", broken, "always raises"), replace=True)
+    small = SMALL.with_options(datasets=("breast_cancer",), methods=("test-broken",))
+    with pytest.raises(ValueError, match="no classifier"):
+        run_experiment(small, tmp_path, show_progress=False)
+    saved = json.loads((tmp_path / "provenance.json").read_text())
+    assert saved["status"] == "failed"
+    assert saved["error"] == "ValueError: no classifier for this fold"
+    assert saved["invocations"][-1]["status"] == "failed"
+    assert saved["invocations"][-1]["error"] == saved["error"]

@@ -140,7 +140,8 @@ def provenance(
         config: the full experiment configuration.
         started: start time (UTC).
         wall_seconds: elapsed wall time (``None`` while running).
-        status: ``"running"``, ``"complete"`` or ``"interrupted"``.
+        status: ``"running"``, ``"complete"``, ``"interrupted"`` (a signal or Ctrl-C) or
+            ``"failed"`` (an exception, whose type and message ``extra["error"]`` holds).
         extra: additional fields (e.g. chunk counts).
         git: the commit the run started from (:func:`git_commit` at its start; default:
             now). A run records it at its start, so commits made while it runs do not

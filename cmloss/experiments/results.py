@@ -76,7 +76,7 @@ class Run:
 
     @property
     def status(self) -> str:
-        """``"complete"``, ``"interrupted"`` or ``"running"``."""
+        """``"complete"``, ``"interrupted"``, ``"failed"`` or ``"running"``."""
         return self.provenance["status"]
 
     @cached_property

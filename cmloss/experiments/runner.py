@@ -386,6 +386,10 @@ def run_experiment(
                 on_unit_done(unit)
         storage.merge_results(root, all_chunks)
         status = "complete"
+    except Exception as err:  # recorded, then raised; KeyboardInterrupt stays "interrupted"
+        status = "failed"
+        extra = {**extra, "error": f"{type(err).__name__}: {err}"}
+        raise
     finally:
         if bar is not None:
             bar.close()
