@@ -84,7 +84,7 @@ def test_interrupted_run_resumes_without_redoing_chunks(tmp_path):
 
     out = tmp_path / "resumed"
 
-    class Stop(Exception):
+    class Stop(KeyboardInterrupt):  # how Ctrl-C and the CLI's signal handler arrive
         pass
 
     def stop(unit):
