@@ -93,12 +93,11 @@ labels = [m for m in reports.ASTRA_LABELS.values() if m in set(rows["method"])]
 FOLDS = (run.config["max_folds"] or run.config["folds"]) * run.config["repeats"]
 folds_done = rows.groupby("dataset").size() / max(len(labels), 1)
 info = pd.DataFrame([
-    {"dataset": d, "rows": get_dataset_info(d).n_rows,
-     "features": get_dataset_info(d).n_features,
-     "positives": get_dataset_info(d).n_positives, "IR": round(IR[d], 2),
-     "hidden units": Architecture.astra_paper(get_dataset_info(d).n_features).hidden,
-     "folds in the results": int(folds_done.get(d, 0))}
-    for d in sorted(planned, key=IR.get)])
+    {"dataset": i.name, "rows": i.n_rows, "features": i.n_features,
+     "positives": i.n_positives, "IR": round(i.imbalance_ratio, 2),
+     "hidden units": Architecture.astra_paper(i.n_features).hidden,
+     "folds in the results": int(folds_done.get(i.name, 0))}
+    for i in map(get_dataset_info, sorted(planned, key=IR.get))])
 show(info, index=False)
 
 # %% [markdown]
