@@ -7,10 +7,11 @@ Both log what they do in ``History`` (Keras' convention, as ``ReduceLROnPlateau`
 from __future__ import annotations
 
 import math
+import warnings
 
 import keras
 
-from cmloss.core.validation import check_positive
+from cmloss.core.validation import check_int, check_positive
 from cmloss.layers import find_astra_layers
 from cmloss.optimizers import has_slope_learning_rate
 
@@ -110,6 +111,10 @@ class AdaptiveSlopeRate(keras.callbacks.Callback):
         return {"monitor": self.monitor, "initial": self.initial, "minimum": self.minimum,
                 "maximum": self.maximum, "k_mult": self.k_mult, "k_dec": self.k_dec}
 
+    @classmethod
+    def from_config(cls, config: dict) -> AdaptiveSlopeRate:
+        return cls(**config)
+
 
 @keras.saving.register_keras_serializable(package="cmloss")
 class BestOnValidation(keras.callbacks.EarlyStopping):
@@ -124,13 +129,27 @@ class BestOnValidation(keras.callbacks.EarlyStopping):
         monitor: log key (default ``"val_fnr_apx"``: add :class:`cmloss.metrics.FNRApx`).
         mode: ``"min"`` (default) or ``"max"``.
         verbose: 1 prints the restored epoch.
+        start_from_epoch: epochs before this one (0-based) are never selected, as in
+            ``EarlyStopping`` (default 0). If ``fit`` ends before it, nothing is restored,
+            the last weights stay and a warning says so.
     """
 
-    def __init__(self, monitor: str = "val_fnr_apx", mode: str = "min", verbose: int = 0):
+    def __init__(self, monitor: str = "val_fnr_apx", mode: str = "min", verbose: int = 0,
+                 start_from_epoch: int = 0):
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max'; got mode={mode!r}.")
+        start_from_epoch = check_int(start_from_epoch, "start_from_epoch")
         super().__init__(monitor=monitor, mode=mode, patience=2**62, verbose=verbose,
-                         restore_best_weights=True)
+                         restore_best_weights=True, start_from_epoch=start_from_epoch)
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        if self.best_weights is None:
+            warnings.warn(
+                f"BestOnValidation(start_from_epoch={self.start_from_epoch}): fit ended "
+                "before that epoch, so no epoch was selected and the last weights are kept.",
+                stacklevel=2,
+            )
 
     def get_monitor_value(self, logs):
         logs = logs or {}
@@ -143,4 +162,9 @@ class BestOnValidation(keras.callbacks.EarlyStopping):
         return logs[self.monitor]
 
     def get_config(self) -> dict:
-        return {"monitor": self.monitor, "mode": self.mode, "verbose": self.verbose}
+        return {"monitor": self.monitor, "mode": self.mode, "verbose": self.verbose,
+                "start_from_epoch": self.start_from_epoch}
+
+    @classmethod
+    def from_config(cls, config: dict) -> BestOnValidation:
+        return cls(**config)

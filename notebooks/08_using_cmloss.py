@@ -247,7 +247,10 @@ slope_rate = cmloss.callbacks.AdaptiveSlopeRate()  # eta_b: 0.01 to 0.5, x1.1 or
 # `BestOnValidation` is Keras' `EarlyStopping` that never stops: it trains for all the
 # epochs and restores the weights (slope included) of the epoch with the lowest validation
 # $\mathrm{FNR}_{apx}$ (`monitor=` and `mode=` change the criterion). It needs
-# `validation_data` and `FNRApx` among the metrics.
+# `validation_data` and `FNRApx` among the metrics. `start_from_epoch=N`, as in
+# `EarlyStopping`, keeps the first N epochs out of the competition: on a validation set
+# with a handful of positives a barely trained network can otherwise win (chapter 6
+# counts how often that happened in our rerun of the ASTra experiment).
 
 # %%
 best = cmloss.callbacks.BestOnValidation()

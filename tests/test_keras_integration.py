@@ -577,3 +577,22 @@ def test_jax_backend_agrees_with_tensorflow():
     g_mean = metrics.GMeanApx(dtype="float64")
     g_mean.update_state(y, p)
     assert jax_values["g_mean_apx"] == pytest.approx(float(np64(g_mean.result())), rel=1e-10)
+
+
+def test_best_on_validation_start_from_epoch_and_callback_serialization():
+    message = r"start_from_epoch must be an int >= 0; got start_from_epoch="
+    with pytest.raises(ValueError, match=message + "-2 "):
+        callbacks.BestOnValidation(start_from_epoch=-2)
+    with pytest.raises(ValueError, match=message + "True "):
+        callbacks.BestOnValidation(start_from_epoch=True)
+    best = callbacks.BestOnValidation(mode="max", start_from_epoch=3)
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(best))
+    assert (again.monitor, again.mode, again.start_from_epoch) == ("val_fnr_apx", "max", 3)
+    rate = callbacks.AdaptiveSlopeRate(initial=0.02, k_mult=1.5)
+    rate_again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(rate))
+    assert rate_again.get_config() == rate.get_config()
+    # fit ends before the start epoch: nothing selected, last weights kept, a warning says so
+    x, y = imbalanced(64, 8, seed=8)
+    model = compiled_astra_model(metric_list=[metrics.FNRApx()])
+    with pytest.warns(UserWarning, match=r"fit ended before that epoch"):
+        model.fit(x, y, epochs=2, verbose=0, validation_data=(x, y), callbacks=[again])

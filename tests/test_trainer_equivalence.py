@@ -11,6 +11,8 @@ and the ASTra slope. Tolerances are float32 round-off accumulated over the epoch
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from cmloss.trainer import (
     LossSpec,
     MemberSpec,
     OptimizerSpec,
+    Selection,
     batch_order,
     build_keras_model,
     train_members,
@@ -214,10 +217,9 @@ def test_rmsprop_class_weights():
     _compare("rmsprop", member, X, y, weight_atol=2e-6, loss_rtol=2e-6)
 
 
-def test_astra_gmn_adaptive_slope_best_on_validation():
-    """The ASTra paper's setting: GMN on the ASTra z output, Adam with the adaptive slope
-    rate (Eq. 10) and best-on-validation by FNR_apx. Same selected epoch (in the middle
-    of training), same slope b, same per-epoch slope rate, loss and e-ratio."""
+def _astra_gmn_member():
+    """The ASTra paper's setting on small data: GMN on the ASTra z output, Adam with the
+    adaptive slope rate, best-on-validation by FNR_apx."""
     X, y, (train, validation, test) = _data(2)
     member = MemberSpec(
         train=train,
@@ -230,6 +232,14 @@ def test_astra_gmn_adaptive_slope_best_on_validation():
         epochs=100,
         seed=1,
     )
+    return X, y, member
+
+
+def test_astra_gmn_adaptive_slope_best_on_validation():
+    """The ASTra paper's setting: GMN on the ASTra z output, Adam with the adaptive slope
+    rate (Eq. 10) and best-on-validation by FNR_apx. Same selected epoch (in the middle
+    of training), same slope b, same per-epoch slope rate, loss and e-ratio."""
+    X, y, member = _astra_gmn_member()
     result, history, _ = _compare("astra-gmn", member, X, y, weight_atol=2e-5, loss_rtol=2e-5)
     assert 10 < result.selected_epoch < 90
     np.testing.assert_allclose(
@@ -239,3 +249,26 @@ def test_astra_gmn_adaptive_slope_best_on_validation():
     slope_at_selection = history["astra_slope"][result.selected_epoch]
     assert result.final_b == pytest.approx(slope_at_selection, rel=2e-5)
     assert result.final_b != pytest.approx(history["astra_slope"][-1], rel=1e-3)
+
+
+def test_selection_start_from_epoch_matches_keras_early_stopping():
+    """``Selection(start_from_epoch=S)`` is Keras' ``EarlyStopping(start_from_epoch=S)``:
+    with S after the epoch the unrestricted rule keeps, both select the same later epoch
+    (the best among epochs >= S) and restore the same weights."""
+    X, y, member = _astra_gmn_member()
+    (free,) = train_members(X, y, [member])
+    start = free.selected_epoch + 1
+    late = dataclasses.replace(member, selection=Selection(start_from_epoch=start))
+    result, history, _ = _compare("start-from", late, X, y, weight_atol=2e-5, loss_rtol=2e-5)
+    val = np.asarray(history["val_fnr_apx"])
+    assert result.selected_epoch == start + int(np.argmin(val[start:]))
+    assert val[free.selected_epoch] < val[result.selected_epoch]
+
+
+def test_selection_start_from_epoch_is_checked():
+    with pytest.raises(ValueError, match=r"start_from_epoch must be an int >= 0; got .*-1"):
+        Selection(start_from_epoch=-1)
+    with pytest.raises(ValueError, match=r"start_from_epoch must be an int >= 0; got .*2\.5"):
+        Selection(start_from_epoch=2.5)
+    with pytest.raises(ValueError, match=r"start_from_epoch=10, epochs=10"):
+        MemberSpec(train=[0, 1], validation=[2], epochs=10, selection=Selection("fnr", "min", 10))

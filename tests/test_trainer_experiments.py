@@ -348,3 +348,48 @@ def test_a_run_that_raises_is_recorded_as_failed_with_its_error(tmp_path):
     assert saved["error"] == "ValueError: no classifier for this fold"
     assert saved["invocations"][-1]["status"] == "failed"
     assert saved["invocations"][-1]["error"] == saved["error"]
+
+
+def test_resuming_refuses_a_folder_of_another_configuration(tmp_path):
+    out = tmp_path / "run"
+    run_experiment(SMALL.with_options(datasets=("random",)), out, show_progress=False)
+    # other datasets, methods or repeats fill the same grid: allowed
+    run_experiment(SMALL.with_options(datasets=("breast_cancer",)), out, show_progress=False)
+    for change, message in (
+        ({"epochs": 4}, r"epochs=3 there .*epochs=4 now"),
+        ({"random_state": 1}, r"random_state=0 there .*random_state=1 now"),
+        ({"max_folds": 3}, r"max_folds=2 there .*max_folds=3 now"),
+        ({"selection_start": 1}, r"selection_start=None there .*selection_start=1 now"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            run_experiment(SMALL.with_options(**change), out, show_progress=False)
+    record = json.loads((out / "provenance.json").read_text())
+    assert record["status"] == "complete" and len(record["invocations"]) == 2
+
+
+def test_select_from_epoch_moves_every_selection_past_the_first_epochs(tmp_path):
+    """``--select-from-epoch N``: with 6 epochs and N = 5 only the last epoch is eligible,
+    so every network member selects epoch 5; without the option, the same folds select
+    earlier epochs (the rule here keeps the *highest* validation FNR_apx, which GMN
+    training lowers)."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        'name = "grid"\nprotocol = "anyloss"\ndatasets = ["breast_cancer"]\n'
+        'methods = ["test-select"]\nmax_folds = 4\n'
+        '[[define]]\nname = "test-select"\narchitecture = {kind = "mlp", hidden = 3}\n'
+        'loss = {kind = "confusion_matrix", metric = "g_mean", soft_step = "identity"}\n'
+        'output = "astra"\noptimizer = {name = "adam", learning_rate = 0.05}\nepochs = 6\n'
+        'selection = {monitor = "fnr", mode = "max"}\n'
+    )
+    common = ["run", str(grid), "--no-progress"]
+    assert main([*common, "--out", str(tmp_path / "free")]) == 0
+    assert main([*common, "--out", str(tmp_path / "late"), "--select-from-epoch", "5"]) == 0
+    free = [int(r["selected_epoch"]) for r in _rows(tmp_path / "free" / "results.csv")]
+    late = [int(r["selected_epoch"]) for r in _rows(tmp_path / "late" / "results.csv")]
+    assert late == [5, 5, 5, 5] and min(free) < 5
+    config = json.loads((tmp_path / "late" / "provenance.json").read_text())["config"]
+    assert config["selection_start"] == 5
+    with pytest.raises(ValueError, match=r"selection_start=5 there .*selection_start=None now"):
+        main([*common, "--out", str(tmp_path / "late")])
+    with pytest.raises(ValueError, match=r"selection_start must be an int >= 0; got .*-1"):
+        main([*common, "--out", str(tmp_path / "bad"), "--select-from-epoch", "-1"])

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 __all__ = [
+    "check_int",
     "check_L",
     "check_positive",
     "check_probability",
@@ -37,6 +38,14 @@ def check_positive(value, name: str, *, what: str = "") -> float:
     if value <= 0:
         raise ValueError(f"{name} must be a finite number > 0{what}; got {name}={value!r}.")
     return float(value)
+
+
+def check_int(value, name: str, *, minimum: int = 0) -> int:
+    """Return ``value`` as an int if it is an integer >= ``minimum``, else raise
+    ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; got {name}={_describe(value)}.")
+    return int(value)
 
 
 def check_L(L) -> float:

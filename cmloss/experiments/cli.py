@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--repeats", type=int, help="number of repeats (ASTra protocol)")
     run.add_argument("--folds", type=int, help="run only the first N folds of each repeat")
     run.add_argument(
+        "--select-from-epoch",
+        type=int,
+        metavar="N",
+        help="best-on-validation selection ignores epochs before N (0-based) in every "
+        "network method that selects (default: the methods' own, 0)",
+    )
+    run.add_argument(
         "--budget-gb",
         type=float,
         default=2.0,
@@ -112,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs=args.epochs,
         repeats=args.repeats,
         max_folds=args.folds,
+        selection_start=args.select_from_epoch,
     )
     out = args.out or (Path("results") / ("_quick" if args.quick else "") / experiment.name)
     previous = _interrupt_on_signals()

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cmloss.core import soft_steps
+from cmloss.core.validation import check_int
 from cmloss.experiments.methods import (
     ANYLOSS_LOSSES,
     NetworkMethod,
@@ -69,6 +70,9 @@ class Experiment:
             AnyLoss convergence measure needs it; off for large grids, whose files would
             otherwise not be small enough to commit).
         optional_datasets: datasets used only when their file exists (credit_card).
+        selection_start: override the ``start_from_epoch`` of every network method's
+            best-on-validation rule (:class:`cmloss.trainer.Selection`; ``None``: the
+            methods' own, 0). Methods without selection are unaffected.
     """
 
     name: str
@@ -83,10 +87,13 @@ class Experiment:
     curve_stride: int = 10
     full_loss_curve: bool = True
     optional_datasets: tuple[str, ...] = ()
+    selection_start: int | None = None
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}; got {self.protocol!r}.")
+        if self.selection_start is not None:
+            check_int(self.selection_start, "selection_start")
         for name in self.methods:
             get_method(name)
         object.__setattr__(self, "datasets", tuple(self.datasets))

@@ -13,6 +13,7 @@ and :func:`cmloss.core.cm_metrics.f_beta` for F0.5 and F2.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import sys
 import time
@@ -31,7 +32,14 @@ from cmloss.experiments.provenance import earlier_invocations, git_commit, prove
 from cmloss.trainer import MemberSpec, train_members
 from cmloss.trainer.chunking import DEFAULT_BUDGET_BYTES
 
-__all__ = ["Unit", "plan_units", "run_experiment", "member_seed"]
+__all__ = [
+    "Unit",
+    "plan_units",
+    "run_experiment",
+    "member_seed",
+    "check_resumable",
+    "RESULT_KEYS",
+]
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,13 @@ def _network_methods(experiment, unit, n_features):
     for name in unit.methods:
         method = get_method(name)
         if method.kind == "network":
-            yield name, method, method.settings(ctx)
+            settings = method.settings(ctx)
+            selection = settings.get("selection")
+            if experiment.selection_start is not None and selection is not None:
+                settings["selection"] = dataclasses.replace(
+                    selection, start_from_epoch=experiment.selection_start
+                )
+            yield name, method, settings
 
 
 def _network_members(experiment, unit, data, splits):
@@ -294,6 +308,48 @@ def _network_epochs(experiment, units, splits_of) -> int:
     return total
 
 
+RESULT_KEYS = (
+    "name",
+    "protocol",
+    "folds",
+    "max_folds",
+    "epochs",
+    "random_state",
+    "curve_stride",
+    "full_loss_curve",
+    "selection_start",
+)
+"""Configuration fields that shape a chunk's contents: a run may only resume a folder
+whose earlier invocations agree on all of them (datasets, methods and repeats may differ:
+that is how a grid is filled in pieces)."""
+
+
+def check_resumable(experiment: Experiment, earlier: Sequence[dict], out) -> None:
+    """Refuse to mix results of different configurations in one folder.
+
+    Raises ``ValueError`` naming the field, both values and the folder if an earlier
+    invocation recorded in ``out``'s provenance used another value of a
+    :data:`RESULT_KEYS` field. Fields absent from an earlier configuration (added to
+    :class:`Experiment` since) count as their default; an invocation recorded without
+    any configuration (a hand-written record) is not compared.
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(Experiment)}
+    mine = experiment.to_dict()
+    for invocation in earlier:
+        theirs = invocation.get("config")
+        if not theirs:
+            continue
+        for key in RESULT_KEYS:
+            old = theirs.get(key, defaults[key])
+            if old != mine[key]:
+                raise ValueError(
+                    f"{out} holds results of another configuration: {key}={old!r} there "
+                    f"(invocation started {invocation.get('started_utc', '?')}), "
+                    f"{key}={mine[key]!r} now. Resume with the same settings, or pass "
+                    "another --out folder."
+                )
+
+
 def run_experiment(
     experiment: Experiment,
     out: str | Path,
@@ -324,6 +380,7 @@ def run_experiment(
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     earlier = earlier_invocations(root / "provenance.json")
+    check_resumable(experiment, earlier, root)
     started = _dt.datetime.now(_dt.timezone.utc)
     git = git_commit()
     t0 = time.perf_counter()

@@ -6,7 +6,8 @@ One call of the compiled program runs a block of *iterations* inside an XLA
 1. evaluates the model on the validation rows with the current parameters, i.e. the
    parameters at the end of epoch ``i - 1`` (inference mode): the Keras ``val_*``
    metrics of epoch ``i - 1``, and updates the best-on-validation snapshot (strict
-   improvement, so ties keep the earliest epoch, as Keras' ``EarlyStopping``);
+   improvement, so ties keep the earliest epoch, as Keras' ``EarlyStopping``; epochs
+   before the selection's ``start_from_epoch`` are not eligible);
 2. if ``i < E``, trains epoch ``i`` on the training rows: one full-batch step, or the
    member's mini-batches in its own shuffled order, with the Keras optimizer's update;
    the training loss and the training confusion cells are those Keras logs (outputs
@@ -263,7 +264,8 @@ class Program:
                 if lay.selection.mode == "min"
                 else value > state["best_value"]
             )
-            improved = data["active"] & (i >= 1) & (better | ~state["has_best"])
+            eligible = i - 1 >= lay.selection.start_from_epoch
+            improved = data["active"] & (i >= 1) & eligible & (better | ~state["has_best"])
             best_params = {}
             for name in self.names:
                 keep = tf.reshape(

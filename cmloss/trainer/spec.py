@@ -20,7 +20,7 @@ from types import MappingProxyType
 import numpy as np
 
 from cmloss.core import cm_metrics, soft_steps
-from cmloss.core.validation import check_positive, check_probability
+from cmloss.core.validation import check_int, check_positive, check_probability
 
 __all__ = [
     "Architecture",
@@ -339,14 +339,20 @@ class Selection:
         monitor: a metric name of :data:`cmloss.core.cm_metrics.METRICS` computed on the
             approximated confusion matrix of the validation rows (default ``"fnr"``).
         mode: ``"min"`` or ``"max"``.
+        start_from_epoch: epochs before this one (0-based) are never selected, as Keras'
+            ``EarlyStopping(start_from_epoch=...)`` (default 0: every epoch competes).
     """
 
     monitor: str = "fnr"
     mode: str = "min"
+    start_from_epoch: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "monitor", cm_metrics.get_metric(self.monitor).name)
         _choice(self.mode, ("min", "max"), "mode")
+        object.__setattr__(
+            self, "start_from_epoch", check_int(self.start_from_epoch, "start_from_epoch")
+        )
 
     @property
     def log_key(self) -> str:
@@ -357,7 +363,9 @@ class Selection:
         """The equivalent :class:`cmloss.callbacks.BestOnValidation`."""
         from cmloss.callbacks import BestOnValidation
 
-        return BestOnValidation(monitor=self.log_key, mode=self.mode)
+        return BestOnValidation(
+            monitor=self.log_key, mode=self.mode, start_from_epoch=self.start_from_epoch
+        )
 
 
 def _rows(value, name: str) -> np.ndarray:
@@ -437,6 +445,12 @@ class MemberSpec:
             check_probability(self.batch_fraction, "batch_fraction", low=0.0, low_open=True)
         if self.selection is not None and self.validation.size == 0:
             object.__setattr__(self, "selection", None)
+        if self.selection is not None and self.selection.start_from_epoch >= self.epochs:
+            raise ValueError(
+                "selection.start_from_epoch must be below epochs (no epoch could be "
+                f"selected); got start_from_epoch={self.selection.start_from_epoch}, "
+                f"epochs={self.epochs}."
+            )
         if self.class_weight is not None:
             w0, w1 = (float(v) for v in self.class_weight)
             object.__setattr__(self, "class_weight", (w0, w1))
