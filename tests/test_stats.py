@@ -637,3 +637,18 @@ def test_epoch_check_pairs_folds_and_flags_selections_within_the_short_run():
         reports.epoch_check(long, short.assign(dataset="other"))
     with pytest.raises(pd.errors.MergeError):
         reports.epoch_check(pd.concat([long, long]), short)
+
+
+def test_pair_folds_pairs_only_common_folds_with_the_given_suffixes():
+    from cmloss.stats import reports
+
+    a = _fold_rows([0.8, 0.7, 0.0], [[90, 5, 1, 4], [80, 15, 2, 3], [95, 0, 5, 0]],
+                   [3, 5, 7], 100)
+    b = _fold_rows([0.8, 0.9], [[90, 5, 1, 4], [85, 10, 0, 5]], [150, 120], 100)
+    paired = reports.pair_folds(a, b, ("_free", "_late"), metrics=("g_mean",))
+    assert paired["fold"].tolist() == [0, 1]
+    assert paired["g_mean_free"].tolist() == [0.8, 0.7]
+    assert paired["g_mean_late"].tolist() == [0.8, 0.9]
+    assert paired["selected_epoch_late"].tolist() == [150, 120]
+    assert paired["same_confusion_matrix"].tolist() == [True, False]
+    assert "mcc_free" not in paired

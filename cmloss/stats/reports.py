@@ -28,6 +28,7 @@ __all__ = [
     "convergence",
     "epoch_check",
     "epoch_check_summary",
+    "pair_folds",
     "with_labels",
 ]
 
@@ -138,6 +139,41 @@ _FOLD_KEYS = ["dataset", "method", "repeat", "fold"]
 _CELLS = ["tn", "fp", "fn", "tp"]
 
 
+def pair_folds(
+    rows_a: pd.DataFrame,
+    rows_b: pd.DataFrame,
+    suffixes: tuple[str, str] = ("_a", "_b"),
+    metrics=("g_mean", "mcc"),
+) -> pd.DataFrame:
+    """Pair the same (dataset, method, repeat, fold) of two runs of one protocol that
+    differ in one setting (the number of epochs, the selection rule, ...).
+
+    Args:
+        rows_a, rows_b: per-fold rows (:func:`cmloss.experiments.results.load_run`); only
+            folds present in both are paired.
+        suffixes: appended to the columns of ``rows_a`` and ``rows_b``.
+        metrics: metric columns to keep.
+
+    Returns:
+        One row per paired fold: the keys, each metric, the confusion cells,
+        ``selected_epoch`` and ``epochs`` with both suffixes, and
+        ``same_confusion_matrix``.
+
+    Raises:
+        ValueError: no fold in common, or duplicate folds.
+    """
+    cols = [*_FOLD_KEYS, *metrics, *_CELLS, "selected_epoch", "epochs"]
+    merged = rows_a[cols].merge(
+        rows_b[cols], on=_FOLD_KEYS, suffixes=suffixes, validate="one_to_one"
+    )
+    if merged.empty:
+        raise ValueError("the two runs have no (dataset, method, repeat, fold) in common")
+    cells_a = merged[[f"{c}{suffixes[0]}" for c in _CELLS]].to_numpy()
+    cells_b = merged[[f"{c}{suffixes[1]}" for c in _CELLS]].to_numpy()
+    merged["same_confusion_matrix"] = (cells_a == cells_b).all(axis=1)
+    return merged
+
+
 def epoch_check(
     long_rows: pd.DataFrame, short_rows: pd.DataFrame, metrics=("g_mean", "mcc")
 ) -> pd.DataFrame:
@@ -162,15 +198,7 @@ def epoch_check(
     Raises:
         ValueError: no fold in common, or duplicate folds.
     """
-    cols = [*_FOLD_KEYS, *metrics, *_CELLS, "selected_epoch", "epochs"]
-    merged = long_rows[cols].merge(
-        short_rows[cols], on=_FOLD_KEYS, suffixes=("_long", "_short"), validate="one_to_one"
-    )
-    if merged.empty:
-        raise ValueError("the two runs have no (dataset, method, repeat, fold) in common")
-    long_cells = merged[[f"{c}_long" for c in _CELLS]].to_numpy()
-    short_cells = merged[[f"{c}_short" for c in _CELLS]].to_numpy()
-    merged["same_confusion_matrix"] = (long_cells == short_cells).all(axis=1)
+    merged = pair_folds(long_rows, short_rows, ("_long", "_short"), metrics)
     merged["selected_within_short"] = merged["selected_epoch_long"] < merged["epochs_short"]
     keep = [*_FOLD_KEYS]
     for m in metrics:
