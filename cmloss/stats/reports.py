@@ -155,7 +155,7 @@ def pair_folds(
         metrics: metric columns to keep.
 
     Returns:
-        One row per paired fold: the keys, each metric, the confusion cells,
+        One row per paired fold with the keys, each metric, the confusion cells,
         ``selected_epoch`` and ``epochs`` with both suffixes, and
         ``same_confusion_matrix``.
 
