@@ -284,6 +284,9 @@ CHROMIUM_FLAGS = [
     "--disable-dev-shm-usage",
 ]
 RAW_MATH = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$\\[A-Za-z]")
+# A markdown table printed as text: its header rule, "|---|" ("---" may have become an
+# em dash on the way), outside code.
+RAW_TABLE = re.compile(r"\|\s*(?:-{3,}|\u2014|\u2013)[-:\u2014\u2013\s]*\|")
 
 # JavaScript helpers run in the page.
 _JS_WAIT_MATH = """async () => {
@@ -438,6 +441,8 @@ def test_built_site_renders_in_chromium(tmp_path):
                 raw = RAW_MATH.findall(text["text"])
                 if raw:
                     problems.append(f"{entry}: raw TeX left in the text: {sorted(set(raw))}")
+                if RAW_TABLE.search(text["text"]):
+                    problems.append(f"{entry}: a markdown table was printed as text")
                 images = page.evaluate(_JS_IMAGES)
                 broken = [img["src"] for img in images if not img["width"]]
                 if broken:
