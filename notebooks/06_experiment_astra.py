@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from cmloss.experiments.results import load_or_rerun, load_run
+from cmloss.experiments.results import load_or_rerun, load_run_or_none
 from cmloss.plotting import method_color, use_book_style
 from cmloss.stats import (
     compare_pairs,
@@ -326,12 +326,10 @@ show(table.round(3))
 # %%
 def late_selection(start):
     """Chapter 6's folds paired with the same folds selected from epoch ``start`` on."""
-    try:
-        late = reports.with_labels(load_run(f"astra-select-from-{start}").rows)
-    except FileNotFoundError as err:
-        print(err)
+    late = load_run_or_none(f"astra-select-from-{start}")
+    if late is None:
         return None
-    paired = reports.pair_folds(rows, late, ("_free", "_late"))
+    paired = reports.pair_folds(rows, reports.with_labels(late.rows), ("_free", "_late"))
     return paired.assign(start=start)
 
 

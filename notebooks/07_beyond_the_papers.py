@@ -63,7 +63,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from cmloss.data import get_dataset_info, list_datasets
-from cmloss.experiments.results import load_or_rerun, load_run
+from cmloss.experiments.results import load_or_rerun, load_run_or_none
 from cmloss.plotting import method_color, use_book_style
 from cmloss.stats import compare_pairs, reports, show, sign_test, win_tie_loss
 from cmloss.stats.figures import plot_simplex, plot_wtl_vs_imbalance
@@ -73,11 +73,8 @@ use_book_style()
 
 # %%
 def try_load(name):
-    try:
-        return reports.with_labels(load_run(name).rows)
-    except FileNotFoundError as err:
-        print(err)
-        return None
+    loaded = load_run_or_none(name)
+    return None if loaded is None else reports.with_labels(loaded.rows)
 
 
 run = load_or_rerun("hd40", rerun_quick=RERUN_QUICK)

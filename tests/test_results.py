@@ -139,10 +139,20 @@ def test_find_run_names_the_places_it_searched(tmp_path, monkeypatch):
         find_run("no-such-run")
 
 
+def test_load_run_or_none_prints_why_it_found_nothing(tmp_path, monkeypatch, capsys):
+    from cmloss.experiments.results import load_run_or_none
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CMLOSS_RESULTS", raising=False)
+    assert load_run_or_none("no-such-run") is None
+    assert "no run directory 'no-such-run'" in capsys.readouterr().out
+
+
 def test_summary_and_load_or_rerun_read_the_committed_run(run, monkeypatch):
-    from cmloss.experiments.results import load_or_rerun
+    from cmloss.experiments.results import load_or_rerun, load_run_or_none
 
     text = run.summary()
     assert f"status: {run.status}" in text and run.provenance["git"]["commit"][:10] in text
     monkeypatch.setenv("CMLOSS_RESULTS", str(RESULTS))
     assert load_or_rerun(run.path.name).path == run.path
+    assert load_run_or_none(run.path.name).path == run.path

@@ -24,7 +24,7 @@ import numpy as np
 
 from cmloss.experiments import storage
 
-__all__ = ["Run", "load_run", "load_or_rerun", "find_run", "RESULTS_ENV"]
+__all__ = ["Run", "load_run", "load_run_or_none", "load_or_rerun", "find_run", "RESULTS_ENV"]
 
 RESULTS_ENV = "CMLOSS_RESULTS"
 """Environment variable naming the folder that holds the run directories."""
@@ -184,3 +184,16 @@ def load_run(name: str | os.PathLike) -> Run:
     """Load a run directory (see :func:`find_run` for how ``name`` is resolved)."""
     path = find_run(name)
     return Run(path, json.loads((path / "provenance.json").read_text()))
+
+
+def load_run_or_none(name: str | os.PathLike) -> Run | None:
+    """:func:`load_run`, or ``None`` when the run directory cannot be found.
+
+    For optional comparisons in the book: the reason (every place searched, and the
+    command that makes the run) is printed, so a reader sees why a section is skipped.
+    """
+    try:
+        return load_run(name)
+    except FileNotFoundError as err:
+        print(err)
+        return None
