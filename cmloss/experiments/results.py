@@ -166,10 +166,10 @@ def load_or_rerun(name: str, rerun_quick: bool = False) -> Run:
     minute) and loads that; the latter case is announced on standard output.
     """
     if not rerun_quick:
-        try:
-            return load_run(name)
-        except FileNotFoundError as err:
-            print(f"{err}\n-> running the quick version instead.")
+        run = load_run_or_none(name)
+        if run is not None:
+            return run
+        print("-> running the quick version instead.")
     import tempfile
 
     from cmloss.experiments.definitions import get_experiment
