@@ -54,17 +54,20 @@ import tensorflow as tf  # noqa: E402
 
 from cmloss import metrics as cm_keras_metrics  # noqa: E402
 from cmloss.data import load_dataset  # noqa: E402
-from cmloss.experiments.methods import Context, get_method  # noqa: E402
+from cmloss.experiments.definitions import get_experiment  # noqa: E402
 from cmloss.experiments.provenance import git_commit, machine_info, package_versions  # noqa: E402
+from cmloss.experiments.runner import Unit, _network_members  # noqa: E402
 from cmloss.protocols import astra_splits, fit_zscore  # noqa: E402
 from cmloss.trainer import MemberSpec, build_keras_model, train_members  # noqa: E402
 from cmloss.trainer import train as trainer_train  # noqa: E402
 from cmloss.trainer.stacking import build_stack  # noqa: E402
 
-METHODS = ("bce", "gmn", "bce-astra", "gmn-astra")
-ASTRA_DATASETS = ("skin-588", "skin-4000", "cod-763", "cod-3500", "ijcnn-971")
-PROTOCOL_EPOCHS = 10_000
-PROTOCOL_REPEATS = 10
+ASTRA = get_experiment("astra", "full")
+METHODS = ("bce", "gmn", "bce-astra", "gmn-astra")  # the paper's; ASTRA adds more methods
+assert set(METHODS) <= set(ASTRA.methods)
+ASTRA_DATASETS = ASTRA.datasets
+PROTOCOL_EPOCHS = 10_000  # the ASTra methods' own epochs (ASTRA.epochs is None)
+PROTOCOL_REPEATS = ASTRA.repeats
 
 
 def _best_of(fn, repeats: int = 3) -> float:
@@ -107,22 +110,16 @@ def measure_peaks(quick: bool) -> dict:
 
 
 # ----------------------------------------------------------------------------- work
-def _members(dataset, splits, methods, epochs) -> list[MemberSpec]:
+def _members(dataset, splits, epochs) -> list[MemberSpec]:
+    """The networks the ASTra experiment's runner trains for these splits (its member
+    construction, seeds and method settings), with every method's epochs set to ``epochs``."""
+    name = dataset.info.name
+    experiment = ASTRA.with_options(datasets=(name,), epochs=epochs)
     out = []
-    for split in splits:
-        for name in methods:
-            ctx = Context(dataset.info.name, dataset.X.shape[1], epochs)
-            settings = get_method(name).settings(ctx)
-            out.append(
-                MemberSpec(
-                    train=split.train,
-                    validation=split.validation,
-                    test=split.test,
-                    seed=split.fold + 1009 * split.repeat,
-                    tag={"method": name, "fold": split.fold, "repeat": split.repeat},
-                    **settings,
-                )
-            )
+    for repeat in sorted({split.repeat for split in splits}):
+        in_repeat = [split for split in splits if split.repeat == repeat]
+        unit = Unit(name, repeat, METHODS)
+        out += _network_members(experiment, unit, dataset, in_repeat)[2]
     return out
 
 
@@ -324,7 +321,7 @@ def scale_rows(sizes, epochs: int) -> list[dict]:
             X, y, info = full.X[rows], full.y[rows], full.info
 
         splits = astra_splits(Sub.y, n_repeats=1, random_state=0)
-        members = _members(Sub, splits, METHODS, epochs)
+        members = _members(Sub, splits, epochs)
         kw = dict(deduplicate=False)
         train_members(Sub.X, Sub.y, members, **kw)
         t = _best_of(lambda m=members, s=Sub, k=kw: train_members(s.X, s.y, m, **k), 1)
@@ -354,7 +351,7 @@ def scale_members(dataset, fold_counts, epochs: int) -> list[dict]:
     splits = astra_splits(dataset.y, n_repeats=10, random_state=0)
     out = []
     for f in fold_counts:
-        members = _members(dataset, splits[:f], METHODS, epochs)
+        members = _members(dataset, splits[:f], epochs)
         train_members(dataset.X, dataset.y, members)
         t = _best_of(lambda m=members: train_members(dataset.X, dataset.y, m), 1)
         out.append(
@@ -384,8 +381,8 @@ def projection(epochs: int) -> dict:
     for name in ASTRA_DATASETS:
         data = load_dataset(name, random_state=0)
         splits = astra_splits(data.y, n_repeats=1, random_state=0)
-        few = _members(data, splits, METHODS, short)
-        many = _members(data, splits, METHODS, short + epochs)
+        few = _members(data, splits, short)
+        many = _members(data, splits, short + epochs)
         t0 = time.perf_counter()
         train_members(data.X, data.y, few)
         cold = time.perf_counter() - t0
@@ -422,7 +419,11 @@ def projection(epochs: int) -> dict:
         "per_dataset": rows,
         "projected_protocol_seconds": total,
         "projected_protocol_minutes": total / 60,
-        "network_epochs": len(ASTRA_DATASETS) * 50 * 4 * PROTOCOL_EPOCHS,
+        "network_epochs": len(ASTRA_DATASETS)
+        * PROTOCOL_REPEATS
+        * ASTRA.folds
+        * len(METHODS)
+        * PROTOCOL_EPOCHS,
         "method": "warm time of one runner unit (5 folds x 4 methods) at two epoch counts: "
         "per-epoch time and fixed cost, scaled to 10,000 epochs x 10 repeats, plus one "
         "compilation per dataset",
@@ -490,10 +491,10 @@ def main(argv=None) -> int:
     skin = load_dataset("skin-588")
     folds, epochs, keras_epochs = (8, 100, 40) if quick else (20, 300, 100)
     splits = astra_splits(skin.y, n_repeats=10, random_state=0)
-    work = _members(skin, splits[:folds], METHODS, epochs)
+    work = _members(skin, splits[:folds], epochs)
     print(f"trainer: {len(work)} networks x {epochs} epochs ...", flush=True)
     trainer = trainer_run(skin, work)
-    sample = _members(skin, splits[:1], METHODS, keras_epochs)
+    sample = _members(skin, splits[:1], keras_epochs)
     print(f"keras fit loop: {len(sample)} networks x {keras_epochs} epochs ...", flush=True)
     keras = keras_loop(skin, sample)
     report["workload"] = {
