@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import re
 import resource
@@ -57,6 +56,7 @@ from cmloss.data import load_dataset  # noqa: E402
 from cmloss.experiments.definitions import get_experiment  # noqa: E402
 from cmloss.experiments.provenance import git_commit, machine_info, package_versions  # noqa: E402
 from cmloss.experiments.runner import Unit, _network_members  # noqa: E402
+from cmloss.experiments.storage import atomic_write_json  # noqa: E402
 from cmloss.protocols import astra_splits, fit_zscore  # noqa: E402
 from cmloss.trainer import MemberSpec, build_keras_model, train_members  # noqa: E402
 from cmloss.trainer import train as trainer_train  # noqa: E402
@@ -461,6 +461,19 @@ def full_run(dataset: str) -> dict:
 
 
 # ----------------------------------------------------------------------------- main
+def provenance_header() -> dict:
+    """The start of a benchmark report: command, start time, machine, package versions,
+    git commit and ``XLA_FLAGS``."""
+    return {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "started_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "versions": package_versions(),
+        "git": git_commit(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller figures, ~3 minutes")
@@ -474,16 +487,8 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     quick = args.quick
-    started = _dt.datetime.now(_dt.timezone.utc)
     t_start = time.perf_counter()
-    report = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "started_utc": started.isoformat(timespec="seconds"),
-        "machine": machine_info(),
-        "versions": package_versions(),
-        "git": git_commit(),
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-    }
+    report = provenance_header()
     print("peaks ...", flush=True)
     peaks = measure_peaks(quick)
     report["peaks"] = peaks
@@ -535,8 +540,7 @@ def main(argv=None) -> int:
         report["load_average_end"] = list(os.getloadavg())
     except OSError:
         pass
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    atomic_write_json(args.out, report)
     rl = report["roofline"]
     print(
         f"\nKeras fit loop {keras['network_epochs_per_s']:.1f} net-epochs/s; trainer "
