@@ -215,7 +215,7 @@ def _merged_dense(x, kernel, bias):
     ``m`` in columns ``m*u .. (m+1)*u - 1``. One dot with ``M * u`` columns runs 2.4-2.6
     times faster than ``M`` dots with ``u`` columns under XLA:CPU for these thin shapes
     (measured for ``(d, u)`` = (3, 2), (8, 5), (22, 12)), its gradient included; the
-    whole training step, 1.1-1.5 times faster (``benchmarks/formulation_benchmark.py``,
+    whole training step, 1.1-1.6 times faster (``benchmarks/formulation_benchmark.py``,
     which also times the other layouts tried).
     """
     V, M, d, u = kernel.shape
