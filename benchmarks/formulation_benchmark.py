@@ -64,15 +64,6 @@ def _mlp(params, arch):
     return params["hidden_kernel"].shape  # (V, M, d, h)
 
 
-def _output(a, params, M, h):
-    """Output pre-activations per slot from hidden activations ``a`` of shape (V, N, M*h)."""
-    V = a.shape[0]
-    a = tf.reshape(a, (V, -1, M, h))
-    o = tf.reduce_sum(a * params["output_kernel"][:, None, :, :, 0], axis=-1)
-    o = o + params["output_bias"][:, None, :, 0]
-    return [o[:, :, m] for m in range(M)]
-
-
 def per_slot(params, x, arch):
     V, M, d, h = _mlp(params, arch)
     out = []
@@ -109,7 +100,7 @@ def elementwise(params, x, arch):
     z = tf.reshape(params["hidden_bias"], (V, 1, M * h))
     for j in range(d):
         z = z + x[:, :, j : j + 1] * kernel[:, None, j, :]
-    return _output(keras.ops.leaky_relu(z, arch.negative_slope), params, M, h)
+    return networks._slot_outputs(keras.ops.leaky_relu(z, arch.negative_slope), params)
 
 
 VARIANTS = {

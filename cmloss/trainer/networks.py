@@ -231,14 +231,19 @@ def _shared_slots(params: dict, x, arch: Architecture) -> list:
     rather than on the ``M``-times wider hidden layer."""
     if arch.kind == "slp":
         o = _merged_dense(x, params["kernel"], params["bias"])
-    else:
-        V, M, _, h = params["hidden_kernel"].shape
-        z = _merged_dense(x, params["hidden_kernel"], params["hidden_bias"])
-        a = keras.ops.leaky_relu(z, negative_slope=arch.negative_slope)
-        a = tf.reshape(a, (V, -1, M, h))
-        o = tf.reduce_sum(a * params["output_kernel"][:, None, :, :, 0], axis=-1)
-        o = o + params["output_bias"][:, None, :, 0]
-    return [o[:, :, m] for m in range(o.shape[-1])]
+        return [o[:, :, m] for m in range(o.shape[-1])]
+    z = _merged_dense(x, params["hidden_kernel"], params["hidden_bias"])
+    return _slot_outputs(keras.ops.leaky_relu(z, negative_slope=arch.negative_slope), params)
+
+
+def _slot_outputs(a, params) -> list:
+    """The output unit of every slot on merged hidden activations ``a`` ``(V, N, M * h)``
+    (slot ``m`` in columns ``m*h .. (m+1)*h - 1``): a list of ``M`` tensors ``(V, N)``."""
+    V, M, _, h = params["hidden_kernel"].shape
+    a = tf.reshape(a, (V, -1, M, h))
+    o = tf.reduce_sum(a * params["output_kernel"][:, None, :, :, 0], axis=-1)
+    o = o + params["output_bias"][:, None, :, 0]
+    return [o[:, :, m] for m in range(M)]
 
 
 def hidden_output(
