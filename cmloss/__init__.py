@@ -32,9 +32,11 @@ from cmloss.core.soft_steps import (
     Amplify,
     CosineThreshold,
     Identity,
+    SaturationWarning,
     amplification_saturation,
     max_unsaturated_L,
 )
+from cmloss.core.validation import check_labels
 
 __version__ = "0.1.0"
 
@@ -43,5 +45,6 @@ __all__ = [
     "astra", "astra_threshold", "beta_from_slope", "slope_from_beta", "slope_from_threshold",
     "wrong_ordering_band", "z_transform", "METRICS", "get_metric", "ConfusionMatrix",
     "confusion_matrix", "soft_confusion_matrix", "evaluate", "Amplify", "CosineThreshold",
-    "Identity", "amplification_saturation", "max_unsaturated_L", "__version__",
+    "Identity", "SaturationWarning", "amplification_saturation", "max_unsaturated_L",
+    "check_labels", "__version__",
 ]

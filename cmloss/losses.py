@@ -11,7 +11,18 @@ the examples' contributions to the matrix; ``reduction`` does not apply.
 **Undefined batches.** A batch without positives (or without negatives) follows the
 policy of :mod:`cmloss.core.cm_metrics`: an undefined ratio takes ``zero_division``
 (default 0) with zero gradient, so e.g. ``GMeanLoss`` is 1 with zero gradient on a batch
-with no positive, and never NaN.
+with no positive. NaN predictions give a NaN loss (``TerminateOnNaN`` fires).
+
+**Invalid inputs.** Labels other than 0/1, negative or non-finite ``sample_weight`` and
+several labels per example raise ``ValueError`` on concrete inputs; inside a compiled
+``fit`` step the loss becomes NaN (and TensorFlow stops with the message), see
+:func:`cmloss.core.validation.guard_inputs`. Call :func:`cmloss.check_labels` on your
+labels before ``fit``.
+
+**Saturation.** An explicit amplification slope ``L`` that saturates in the loss's dtype
+(the paper's ``L = 73`` in float32) warns once per loss object
+(:class:`~cmloss.core.soft_steps.SaturationWarning`); the default ``Amplify()`` picks the
+largest slope up to 73 that does not.
 
 **Thresholds.** Every loss takes ``threshold`` (default 0.5): when a model's decision
 threshold on ``y_pred`` is ``tau != 0.5`` (a raw ASTra output with fixed slope, for
@@ -32,9 +43,13 @@ from cmloss.core.astra import z_transform
 from cmloss.core.confusion import soft_confusion_matrix
 from cmloss.core.validation import (
     check_binary_labels,
+    check_one_label_per_example,
     check_probability,
     check_same_size,
+    check_sample_weight,
     check_threshold,
+    concrete_value,
+    guard_inputs,
 )
 
 __all__ = [
@@ -145,11 +160,19 @@ def _check_common(threshold, zero_division):
     check_probability(zero_division, "zero_division")
 
 
-def _check_inputs(y_true, y_pred, sample_weight=None):
+def _check_inputs(y_true, y_pred, sample_weight=None) -> bool:
+    """Check shapes, and values when they are concrete; return whether they are symbolic
+    (a compiled step), in which case the loss is passed through :func:`guard_inputs`."""
     check_same_size(y_true, y_pred)
-    check_binary_labels(y_true)
+    check_one_label_per_example(y_pred, "y_pred")
     if sample_weight is not None:
         check_same_size(y_true, sample_weight, ("y_true", "sample_weight"))
+    labels = concrete_value(y_true)
+    if labels is None:
+        return True
+    check_binary_labels(labels)
+    check_sample_weight(sample_weight)
+    return False
 
 
 @keras.saving.register_keras_serializable(package="cmloss")
@@ -163,7 +186,8 @@ class ConfusionMatrixLoss(keras.losses.Loss):
             a callable ``(tn, fp, fn, tp) -> score`` (register it with
             ``keras.saving.register_keras_serializable`` to save models that use it).
         soft_step: a :class:`~cmloss.core.soft_steps.SoftStep`, its name or config
-            (default: AnyLoss amplification with L = 73).
+            (default: AnyLoss amplification ``Amplify()``: L = 73 in float64, 33 in
+            float32, see :data:`~cmloss.core.soft_steps.DEFAULT_L`).
         threshold: decision threshold on ``y_pred``; not 0.5 applies the z-transform.
         from_logits: whether ``y_pred`` are logits.
         zero_division: value of an undefined ratio (batch without positives), in [0, 1].
@@ -185,6 +209,7 @@ class ConfusionMatrixLoss(keras.losses.Loss):
         self.metric = metric
         self._fn, self._takes_zd = _metric_fn(metric)
         self.soft_step = soft_steps.get(soft_step)
+        soft_steps.warn_if_saturated(self.soft_step, self.dtype, type(self).__name__)
         _check_common(threshold, zero_division)
         self.threshold = float(threshold)
         self.from_logits = bool(from_logits)
@@ -194,14 +219,15 @@ class ConfusionMatrixLoss(keras.losses.Loss):
         return self._fn(*cm, zero_division=self.zero_division) if self._takes_zd else self._fn(*cm)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        _check_inputs(y_true, y_pred, sample_weight)
+        symbolic = _check_inputs(y_true, y_pred, sample_weight)
         y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
         y_true = ops.convert_to_tensor(y_true, dtype=self.dtype)
         if sample_weight is not None:
             sample_weight = ops.convert_to_tensor(sample_weight, dtype=self.dtype)
         s = self.soft_step(_scores(y_pred, self.threshold, self.from_logits))
         cm = soft_confusion_matrix(y_true, s, sample_weight=sample_weight)
-        return 1.0 - self._score(cm)
+        loss = 1.0 - self._score(cm)
+        return guard_inputs(loss, y_true, sample_weight) if symbolic else loss
 
     def call(self, y_true, y_pred):
         return self(y_true, y_pred)
@@ -247,7 +273,7 @@ class FBetaLoss(ConfusionMatrixLoss):
 
     Args:
         beta: weight of recall relative to precision, > 0 (1 gives F1).
-        soft_step: default AnyLoss amplification with L = 73.
+        soft_step: default AnyLoss amplification ``Amplify()`` (L per dtype).
     """
 
     def __init__(self, beta: float = 1.0, soft_step=None, **kwargs):
@@ -341,8 +367,9 @@ class _ThresholdedPerSample(keras.losses.Loss):
         self.from_logits = bool(from_logits)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        _check_inputs(y_true, y_pred)
-        return super().__call__(y_true, y_pred, sample_weight)
+        symbolic = _check_inputs(y_true, y_pred, sample_weight)
+        loss = super().__call__(y_true, y_pred, sample_weight)
+        return guard_inputs(loss, y_true, sample_weight) if symbolic else loss
 
     def call(self, y_true, y_pred):
         return type(self).fn(y_true, y_pred, threshold=self.threshold,

@@ -12,7 +12,9 @@ whole validation set, not an average over batches.
 * *Thresholded* metrics count ``y_pred > threshold`` (default 0.5, Keras' convention).
 
 Undefined values follow :mod:`cmloss.core.cm_metrics` (``zero_division``; e-ratio
-``inf``/``1``).
+``inf``/``1``). NaN predictions make the cells, and so the metric, NaN (thresholded
+metrics too: a NaN score is not counted as a negative). Invalid labels or weights raise on
+concrete inputs and make the cells NaN inside a compiled step.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from keras import ops
 
 from cmloss.core import cm_metrics
 from cmloss.core.confusion import soft_confusion_matrix
-from cmloss.core.validation import check_probability, check_threshold
+from cmloss.core.validation import (
+    check_binary_labels,
+    check_one_label_per_example,
+    check_probability,
+    check_sample_weight,
+    check_threshold,
+    concrete_value,
+    guard_inputs,
+)
 
 __all__ = [
     "ConfusionMatrixMetric", "FNRApx", "FPRApx", "ERatioApx", "GMeanApx", "MCCApx", "GMean",
@@ -64,12 +74,21 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
                        for c in ("tn", "fp", "fn", "tp")]
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        check_one_label_per_example(y_pred, "y_pred")
+        symbolic = concrete_value(y_true) is None
+        if not symbolic:
+            check_binary_labels(y_true)
+            check_sample_weight(sample_weight)
         y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
         if not self.approximate:
-            y_pred = ops.cast(y_pred > self.threshold, self.dtype)
+            # NaN > t is False: keep NaN scores NaN instead of counting them as negatives
+            y_pred = ops.cast(y_pred > self.threshold, self.dtype) + y_pred * 0.0
         cm = soft_confusion_matrix(y_true, y_pred, sample_weight=sample_weight)
+        # invalid labels or weights inside a compiled step make the cells NaN
+        valid = guard_inputs(ops.ones((), self.dtype), y_true, sample_weight) if symbolic \
+            else 1.0
         for var, value in zip(self._cells, cm):
-            var.assign_add(ops.cast(value, self.dtype))
+            var.assign_add(ops.cast(value, self.dtype) * valid)
 
     def result(self):
         return self._fn(*self._cells, zero_division=self.zero_division)

@@ -48,6 +48,8 @@ except ImportError:  # Colab, Binder: install cmloss from its repository
 # colours from `cmloss.plotting`.
 
 # %%
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -357,6 +359,76 @@ ax.set(title="Admissible slopes L: lower bound against saturation",
        ylabel="slope L (log scale)", ylim=(2, 500))
 ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
 plt.show()
+
+# %% [markdown]
+# ### The library's default L, and the warning
+#
+# Saturation costs most where it hurts: at a *confident mistake*. A negative example scored
+# 0.8 is a false positive the loss should push down, but once $A(0.8)$ rounds to 1 its
+# gradient is exactly zero and nothing corrects it. The next cell takes the gradient of the
+# AnyLoss accuracy loss with respect to that one score, in a batch of four, for three set-ups.
+
+# %%
+from myst_nb import glue
+
+from cmloss.core import soft_steps
+
+
+def confident_mistake_gradient(L_value, dtype):
+    """d(accuracy loss)/dp for a negative scored 0.8, in a batch of four."""
+    p_batch = tf.Variable(np.array([0.8, 0.3, 0.9, 0.6], dtype=dtype))
+    y_batch = np.array([0, 0, 1, 1], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cmloss.SaturationWarning)  # shown below
+        loss = losses.AccuracyLoss(soft_step=cmloss.Amplify(L_value), dtype=dtype)
+    with tf.GradientTape() as tape:
+        value = loss(y_batch, p_batch)
+    return float(tape.gradient(value, p_batch)[0])
+
+
+setups = [(73.0, "float64"), (73.0, "float32"), (soft_steps.DEFAULT_L["float32"], "float32")]
+grads = pd.DataFrame([{"L": L_value, "dtype": dtype,
+                       "gradient at the false positive": confident_mistake_gradient(L_value,
+                                                                                    dtype)}
+                      for L_value, dtype in setups])
+display(grads)
+glue("grad_fp_73_f64", grads.iloc[0, 2], display=False)
+glue("grad_fp_73_f32", grads.iloc[1, 2], display=False)
+glue("grad_fp_default_f32", grads.iloc[2, 2], display=False)
+glue("default_L_f32", soft_steps.DEFAULT_L["float32"], display=False)
+glue("default_L_f64", soft_steps.DEFAULT_L["float64"], display=False)
+glue("L_min_margin", L_min, display=False)
+assert grads.iloc[1, 2] == 0.0 and grads.iloc[0, 2] > 0 and grads.iloc[2, 2] > 0
+
+# %% [markdown]
+# In float64, $L = 73$ still gives the false positive a gradient
+# ({glue:text}`grad_fp_73_f64:.2e`), tiny but not zero; in float32 it gives exactly
+# {glue:text}`grad_fp_73_f32:.1f`. So the AnyLoss default trains in both precisions (every
+# score starts near 0.5, where nothing saturates), but in float32 a score that has run off
+# to the wrong side past the saturation point is frozen there, however long one trains.
+#
+# Our reading, and the library's choice: **`cmloss.Amplify()` (the default of every AnyLoss
+# loss) uses the paper's $L = 73$ where it does not saturate and the largest integer slope
+# that does not otherwise**, read off `cmloss.max_unsaturated_L` for the compute dtype:
+# {glue:text}`default_L_f64:.0f` in float64 and {glue:text}`default_L_f32:.0f` in float32,
+# Keras' default (the float32 gradient at the false positive is then
+# {glue:text}`grad_fp_default_f32:.2e`). The price is a softer matrix in float32: at the
+# margin $m = 0.1$ the lower bound above asks for $L \ge 45.95$, which no unsaturated
+# float32 slope meets. The authors' own sweep, run in float32, is the evidence for the other
+# side: their win counts over 102 data sets (table below, from the AnyLoss README) favour
+# $L = 73$ over $L = 30$, so a user reproducing the paper should pass `Amplify(73)`
+# explicitly, as this book's experiment chapters do. An explicit slope that saturates in the
+# loss's dtype warns once per loss object (`cmloss.SaturationWarning`, shown below), naming
+# `max_unsaturated_L` and the slope that would not saturate.
+
+# %%
+from cmloss.stats import published
+
+display(published.anyloss_l_sweep_wins().pivot(index="method", columns="L", values="wins"))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always", cmloss.SaturationWarning)
+    losses.AccuracyLoss(soft_step=cmloss.Amplify(73))  # float32, Keras' default
+print(caught[0].message)
 
 # %% [markdown]
 # ## The soft confusion matrix

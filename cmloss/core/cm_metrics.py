@@ -3,15 +3,21 @@
 Every function takes the four cells ``(tn, fp, fn, tp)`` (tensors, arrays or floats, hard
 or soft) and returns a tensor. Only ``keras.ops`` is used.
 
-**Undefined cases: one policy.** A ratio whose denominator is zero (recall in a batch
-with no positives, specificity with no negatives, MCC when a row or column of the matrix
-is empty, ...) takes the value ``zero_division`` (default ``0.0``, as scikit-learn's
-``zero_division=0``) with a zero gradient through that ratio. No metric returns NaN, and
-the gradient is finite everywhere. Composite metrics apply the policy to their parts:
+**Undefined cases: one policy.** A ratio whose denominator is exactly zero (recall in a
+batch with no positives, specificity with no negatives, MCC when a row or column of the
+matrix is empty, ...) takes the value ``zero_division`` (default ``0.0``, as scikit-learn's
+``zero_division=0``) with a zero gradient through that ratio. On finite cells no metric
+returns NaN, and the gradient is finite everywhere. Composite metrics apply the policy to
+their parts:
 ``g_mean = sqrt(recall * specificity)`` and ``balanced_accuracy = (recall + specificity)/2``
 use the policy for each rate. The e-ratio ``FNR / FPR`` is a ratio of rates rather than a
 rate: it is ``+inf`` when ``FPR = 0 < FNR`` and ``1`` when both are 0 (the e-ratio rule
 of the ASTra paper then leaves the slope learning rate unchanged).
+
+**NaN propagates.** Cells that hold NaN (a diverged network's outputs) give NaN, never a
+score: the policy above applies only to a denominator that is exactly zero, so a NaN
+denominator is not mistaken for an empty class, and Keras' ``TerminateOnNaN`` and
+best-on-validation selection see the divergence.
 """
 
 from __future__ import annotations
@@ -36,16 +42,20 @@ def _cells(tn, fp, fn, tp):
 
 
 def _divide(num, den, zero_division):
-    """``num / den`` where ``den > 0``, else ``zero_division`` (zero gradient there)."""
-    ok = den > 0
-    safe = ops.where(ok, den, ops.ones_like(den))
-    return ops.where(ok, num / safe, ops.convert_to_tensor(zero_division, dtype=num.dtype))
+    """``num / den``, and ``zero_division`` (zero gradient) where ``den`` is exactly 0.
+
+    Only an exact zero is undefined: a NaN denominator (or numerator) gives NaN."""
+    undefined = den == 0
+    safe = ops.where(undefined, ops.ones_like(den), den)
+    return ops.where(undefined, ops.convert_to_tensor(zero_division, dtype=num.dtype),
+                     num / safe)
 
 
 def _sqrt(x):
-    """``sqrt(max(x, 0))`` with a zero (not infinite) gradient at 0."""
+    """``sqrt(max(x, 0))`` with a zero (not infinite) gradient at 0; NaN stays NaN."""
     ok = x > 0
-    return ops.where(ok, ops.sqrt(ops.where(ok, x, ops.ones_like(x))), ops.zeros_like(x))
+    # x * 0 is 0 for x <= 0 (also a tiny negative product of rounding) and NaN for NaN
+    return ops.where(ok, ops.sqrt(ops.where(ok, x, ops.ones_like(x))), x * 0.0)
 
 
 def accuracy(tn, fp, fn, tp, zero_division=0.0):
@@ -131,15 +141,17 @@ def jaccard(tn, fp, fn, tp, zero_division=0.0):
 def e_ratio(tn, fp, fn, tp, zero_division=0.0):
     """``FNR / FPR`` (ASTra Eq. 11): how much harder the positives are than the negatives.
 
-    ``+inf`` when ``FPR = 0 < FNR``; ``1`` when both rates are 0. ``zero_division`` applies
-    to the two rates (a batch without positives has ``FNR = zero_division``).
+    ``+inf`` when ``FPR = 0 < FNR``; ``1`` when both rates are 0; NaN when either is NaN.
+    ``zero_division`` applies to the two rates (a batch without positives has
+    ``FNR = zero_division``).
     """
     miss = fnr(tn, fp, fn, tp, zero_division)
     fall = fpr(tn, fp, fn, tp, zero_division)
-    ok = fall > 0
-    ratio = miss / ops.where(ok, fall, ops.ones_like(fall))
+    zero = fall == 0
+    ratio = miss / ops.where(zero, ops.ones_like(fall), fall)
     undefined = ops.where(miss > 0, ops.full_like(miss, math.inf), ops.ones_like(miss))
-    return ops.where(ok, ratio, undefined)
+    # miss * 0 keeps a NaN miss rate NaN on the undefined branch
+    return ops.where(zero, undefined + miss * 0.0, ratio)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ serializable Keras object (``get_config``/``from_config``).
 
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from dataclasses import dataclass
 
 import keras
@@ -30,8 +32,23 @@ from cmloss.core.validation import check_L, check_positive, check_probability
 
 __all__ = [
     "SoftStep", "Identity", "Amplify", "CosineThreshold", "get", "serialize", "Saturation",
-    "amplification_saturation", "max_unsaturated_L",
+    "amplification_saturation", "max_unsaturated_L", "PAPER_L", "DEFAULT_L",
+    "SaturationWarning", "warn_if_saturated",
 ]
+
+PAPER_L = 73.0
+"""The AnyLoss authors' slope: the largest integer ``L`` that does not saturate in float64."""
+
+DEFAULT_L = {"bfloat16": 11.0, "float16": 15.0, "float32": 33.0, "float64": 73.0}
+"""``Amplify()``'s slope per compute dtype: the paper's ``L = 73`` capped at the largest
+integer slope for which ``A(1) < 1`` in that dtype (``floor(max_unsaturated_L(dtype))``,
+checked by the test suite), so the default never cuts off a gradient by rounding.
+A dtype not listed uses float32's value."""
+
+
+class SaturationWarning(UserWarning):
+    """An amplification slope ``L`` at which ``A(p)`` rounds to exactly 1 for confident
+    scores in the compute dtype, so those scores get exactly zero gradient."""
 
 
 class SoftStep:
@@ -88,24 +105,34 @@ class Amplify(SoftStep):
     """AnyLoss amplification ``A(p) = 1 / (1 + exp(-L (p - 0.5)))``.
 
     Args:
-        L: slope, a finite number > 0 (the paper's default is 73). Larger L brings the
-            soft confusion matrix closer to the hard one but saturates sooner in floating
-            point; see :func:`~cmloss.core.soft_steps.amplification_saturation`.
+        L: slope, a finite number > 0, or ``None`` (default) for the largest slope up to
+            the paper's 73 that does not saturate in the compute dtype (:data:`DEFAULT_L`:
+            73 in float64, 33 in float32). Larger L brings the soft confusion matrix closer
+            to the hard one but saturates sooner in floating point; see
+            :func:`~cmloss.core.soft_steps.amplification_saturation`.
 
     Example:
 
     >>> round(float(Amplify(L=73)(0.6)), 4)
     0.9993
+    >>> Amplify().slope("float32"), Amplify().slope("float64")
+    (33.0, 73.0)
     """
 
     name = "amplify"
 
-    def __init__(self, L: float = 73.0):
-        self.L = check_L(L)
+    def __init__(self, L: float | None = None):
+        self.L = None if L is None else check_L(L)
+
+    def slope(self, dtype) -> float:
+        """The slope used for inputs of ``dtype``: ``L``, or :data:`DEFAULT_L` for it."""
+        if self.L is not None:
+            return self.L
+        return DEFAULT_L.get(keras.backend.standardize_dtype(dtype), DEFAULT_L["float32"])
 
     def __call__(self, p):
         p = ops.convert_to_tensor(p)
-        return _amplify(p, ops.convert_to_tensor(self.L, dtype=p.dtype))
+        return _amplify(p, ops.convert_to_tensor(self.slope(p.dtype), dtype=p.dtype))
 
     def get_config(self) -> dict:
         return {"L": self.L}
@@ -264,6 +291,7 @@ def amplification_saturation(L: float, dtype: str = "float32") -> Saturation:
                       p_zero=p_zero)
 
 
+@functools.cache
 def max_unsaturated_L(dtype: str = "float32", upper: float = 1e4) -> float:
     """The largest ``L`` for which ``A(1) < 1`` in ``dtype`` for every slope up to ``L``
     (the book's upper bound on L): the first ``L`` at which a perfectly confident correct
@@ -276,3 +304,30 @@ def max_unsaturated_L(dtype: str = "float32", upper: float = 1e4) -> float:
     flags = keras.ops.convert_to_numpy(_amplify(ones, slopes)) == 1.0
     first = _first_true_on_grid(flags, grid, lambda L: _amplified(L, 1.0, dtype) == 1.0)
     return float(upper) if first is None else first
+
+
+def warn_if_saturated(step: SoftStep, dtype, owner: str = "the loss") -> bool:
+    """Warn (:class:`SaturationWarning`) if ``step`` is an :class:`Amplify` whose slope
+    saturates in ``dtype``; return whether it does. Call it once per object, outside a
+    compiled function (it evaluates the amplification eagerly)."""
+    if not isinstance(step, Amplify) or step.L is None:
+        return False
+    dtype = keras.backend.standardize_dtype(dtype)
+    if dtype not in DEFAULT_L or dtype == "bfloat16":  # NumPy cannot read bfloat16
+        return False
+    limit = max_unsaturated_L(dtype)
+    if step.L <= limit:
+        return False
+    sat = amplification_saturation(step.L, dtype)
+    where = f"A(p) is exactly 1 for p >= {sat.p_one:.3f}" if sat.p_one is not None else \
+        "A(p) is exactly 0 or 1 away from 0.5"
+    warnings.warn(
+        f"{owner}: the amplification slope L={step.L:g} saturates in {dtype}: {where}, so "
+        f"those outputs get exactly zero gradient. max_unsaturated_L({dtype!r}) = "
+        f"{limit:.2f}; L={math.floor(limit)} (or Amplify(), which picks it) does not "
+        f"saturate. The AnyLoss paper's L=73 saturates in float32 but not in float64. "
+        f"Silence with warnings.filterwarnings('ignore', category=cmloss.SaturationWarning).",
+        SaturationWarning,
+        stacklevel=3,
+    )
+    return True

@@ -1,9 +1,14 @@
 """Checks at the public boundary, in the style of scikit-learn's metrics.
 
 Every check raises ``ValueError`` with a message that names the argument, the value
-received and what is allowed. Value checks (labels in {0, 1}) run whenever the values
-are concrete (NumPy arrays, eager tensors); inside a compiled graph (``model.fit`` with
-``jit_compile``/``tf.function``) values are symbolic and only shapes can be checked.
+received and what is allowed. Value checks (labels in {0, 1}, non-negative finite sample
+weights) run whenever the values are concrete (NumPy arrays, eager tensors).
+
+Inside a compiled step (``model.fit``: ``tf.function``, XLA, a JAX trace) values are
+symbolic. There :func:`guard_inputs` checks them in the graph: the loss becomes NaN when
+labels or weights are invalid (on every backend, so ``TerminateOnNaN`` stops training and
+Keras reports it), on TensorFlow without XLA an in-graph assertion stops ``fit`` with the
+message of :func:`check_labels`, and on JAX a one-time warning names the problem.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ __all__ = [
     "check_probability",
     "check_threshold",
     "check_binary_labels",
+    "check_labels",
+    "check_sample_weight",
+    "check_one_label_per_example",
     "check_same_size",
     "concrete_value",
+    "guard_inputs",
 ]
 
 
@@ -72,6 +81,20 @@ def check_threshold(threshold, name: str = "threshold") -> float:
     return check_probability(threshold, name, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
+def _is_symbolic(x) -> bool:
+    """A tensor of a graph being traced (TensorFlow ``tf.function``, a JAX trace)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.is_symbolic_tensor(x)
+    if backend == "jax":
+        import jax
+
+        return isinstance(x, jax.core.Tracer)
+    return False
+
+
 def concrete_value(x):
     """Return ``x`` as a NumPy array if its values are known now, else ``None``.
 
@@ -79,14 +102,32 @@ def concrete_value(x):
     """
     if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float)):
         return np.asarray(x)
+    if _is_symbolic(x):
+        return None
     try:
         return np.asarray(keras.ops.convert_to_numpy(x))
     except Exception:  # symbolic tensor: no values to check
         return None
 
 
+_LABELS = "must contain only the labels 0 and 1 (1 = the minority/positive class)"
+_LIBSVM_HINT = "Labels in {-1, +1} (the LIBSVM convention): pass (y > 0) instead."
+
+
+def _label_advice(found: np.ndarray) -> str:
+    values = set(np.unique(found).tolist())
+    if values <= {-1.0, 1.0} or values <= {-1.0, 0.0, 1.0}:
+        return _LIBSVM_HINT
+    if np.all(np.isfinite(found)) and np.all(found == np.round(found)):
+        return ("Encode the positive class as 1 and the rest as 0, e.g. "
+                "(y == positive_label).astype('float32').")
+    return ("Fractional or non-finite labels are not class labels: encode the positive "
+            "class as 1 and the rest as 0.")
+
+
 def check_binary_labels(y_true, name: str = "y_true") -> None:
-    """Raise ``ValueError`` if concrete labels hold values other than 0 and 1."""
+    """Raise ``ValueError`` if concrete labels hold values other than 0 and 1 (symbolic
+    tensors pass; :func:`guard_inputs` checks them in the graph)."""
     values = concrete_value(y_true)
     if values is None or values.size == 0:
         return
@@ -94,9 +135,120 @@ def check_binary_labels(y_true, name: str = "y_true") -> None:
     if np.any(bad):
         found = np.unique(values[bad])[:5]
         raise ValueError(
-            f"{name} must contain only the labels 0 and 1 (1 = the minority/positive class); "
-            f"got values {found.tolist()}. Encode the positive class as 1 and the rest as 0."
+            f"{name} {_LABELS}; got values {found.tolist()} ({int(np.sum(bad))} of "
+            f"{values.size} entries). {_label_advice(values[bad])}"
         )
+
+
+def check_labels(y, name: str = "y") -> np.ndarray:
+    """Check binary labels before training; return them as a float32 array of shape (n,).
+
+    One call before ``fit`` catches what a compiled training step can only turn into a
+    NaN loss: values other than 0 and 1 (``-1/+1`` gets the advice ``(y > 0)``), more than
+    one label per example, and an empty or single-class label set.
+
+    Example:
+
+    >>> check_labels([0, 1, 1, 0]).tolist()
+    [0.0, 1.0, 1.0, 0.0]
+    """
+    values = concrete_value(y)
+    if values is None:
+        raise ValueError(f"{name} must be concrete labels (an array), not a symbolic tensor.")
+    check_one_label_per_example(values, name)
+    values = values.reshape(-1)
+    if values.size == 0:
+        raise ValueError(f"{name} must hold at least one label; got an empty array.")
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"{name} {_LABELS}; got an array of dtype {values.dtype}.")
+    check_binary_labels(values, name)
+    n_pos = int(np.sum(values == 1))
+    if n_pos in (0, values.size):
+        which = "positives (1)" if n_pos == 0 else "negatives (0)"
+        raise ValueError(
+            f"{name} must hold both classes; got {values.size} labels and no {which}.")
+    return values.astype(np.float32)
+
+
+def check_sample_weight(sample_weight, name: str = "sample_weight") -> None:
+    """Raise ``ValueError`` if concrete weights are negative, NaN or infinite."""
+    if sample_weight is None:
+        return
+    values = concrete_value(sample_weight)
+    if values is None or values.size == 0:
+        return
+    values = values.astype(np.float64)
+    bad = ~(np.isfinite(values) & (values >= 0))
+    if np.any(bad):
+        found = np.unique(values[bad])[:5]
+        raise ValueError(
+            f"{name} must hold finite weights >= 0 (a weight scales an example's share of "
+            f"the confusion matrix); got values {found.tolist()} ({int(np.sum(bad))} of "
+            f"{values.size} entries)."
+        )
+
+
+def check_one_label_per_example(y, name: str = "y_true") -> None:
+    """Refuse several labels per example (shape ``(n, k)`` with ``k > 1``): cmloss's
+    losses and metrics are binary, and pooling k labels into one matrix would silently
+    give a micro-averaged score."""
+    shape = _static_shape(y)
+    extra = [d for d in shape[1:] if d != 1]
+    if extra:
+        raise ValueError(
+            f"{name} must hold one binary label per example (shape (n,) or (n, 1)); got "
+            f"{name}.shape={shape}. Multi-label and multi-class targets (averaging over "
+            f"labels) are not supported yet: train one output per label, or flatten on "
+            f"purpose with y.reshape(-1) for a micro-averaged score."
+        )
+
+
+def _guard_warning(ok_labels, ok_weights):  # host callback (JAX): values are concrete
+    import warnings
+
+    for ok, what in ((ok_labels, f"y_true {_LABELS}; {_LIBSVM_HINT}"),
+                     (ok_weights, "sample_weight must hold finite weights >= 0")):
+        if not bool(ok) and what not in _WARNED:
+            _WARNED.add(what)
+            warnings.warn(f"invalid input inside a compiled step, the loss is NaN: {what}",
+                          stacklevel=2)
+
+
+_WARNED: set = set()
+
+
+def guard_inputs(loss, y_true, sample_weight=None):
+    """Return ``loss``, NaN where the labels or weights of a compiled step are invalid.
+
+    Only for symbolic inputs (concrete ones are refused by :func:`check_binary_labels`
+    and :func:`check_sample_weight`). On TensorFlow an in-graph assertion also stops
+    ``fit`` with a message (XLA ignores assertions: there the NaN loss remains); on JAX a
+    host callback warns once per problem.
+    """
+    ops = keras.ops
+    y = ops.convert_to_tensor(y_true)
+    ok_labels = ops.all(ops.logical_or(ops.equal(y, 0), ops.equal(y, 1)))
+    ok_weights = ops.convert_to_tensor(True)
+    if sample_weight is not None:
+        w = ops.convert_to_tensor(sample_weight)
+        ok_weights = ops.all(ops.logical_and(ops.isfinite(w), w >= 0))
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        bad_y = tf.boolean_mask(y, tf.logical_not(tf.logical_or(tf.equal(y, 0),
+                                                                tf.equal(y, 1))))
+        tf.debugging.Assert(ok_labels, [f"y_true {_LABELS}; found values (first 5):",
+                                        bad_y[:5], _LIBSVM_HINT], summarize=5)
+        if sample_weight is not None:
+            tf.debugging.Assert(ok_weights, ["sample_weight must hold finite weights >= 0; "
+                                             "found values:", w], summarize=5)
+    elif backend == "jax":
+        import jax
+
+        jax.debug.callback(_guard_warning, ok_labels, ok_weights)
+    ok = ops.logical_and(ok_labels, ok_weights)
+    return ops.where(ok, loss, ops.full_like(loss, float("nan")))
 
 
 def _static_shape(x):
