@@ -1,0 +1,76 @@
+"""The reproduction ledger's criteria (C1, C2) and the diverged-network count, on small
+hand-made runs whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cmloss.stats import ledger
+
+
+def _rows(values, method="bce-astra", dataset="skin-588", cells=None):
+    rows = []
+    for fold, value in enumerate(values):
+        tn, fp, fn, tp = cells[fold] if cells else (10, 1, 1, 3 + fold)
+        rows.append({"dataset": dataset, "method": method, "repeat": 0, "fold": fold,
+                     "g_mean": value, "mcc": value / 2, "tn": tn, "fp": fp, "fn": fn, "tp": tp,
+                     "selected_epoch": 5, "epochs": 100})
+    return pd.DataFrame(rows)
+
+
+def _comparison(ours_mean, paper_mean, flag=True):
+    return pd.DataFrame([{"dataset": "skin-588", "method": "BCE-ASTra", "metric": "g_mean",
+                          "ours_mean": ours_mean, "paper_mean": paper_mean,
+                          "diff_in_std": -3.0, "flag": flag}])
+
+
+def test_c1_half_way_towards_the_paper_explains_a_gap():
+    ours = _rows([0.5, 0.5])
+    for cand_value, explains in ((0.75, True), (0.74, False), (0.4, False)):
+        cand = ledger.Candidate("c", _rows([cand_value] * 2, method="bce-astra-x",
+                                           cells=[(9, 2, 1, 3)] * 2), "-x")
+        paired = ledger.paired_candidate(ours, cand)
+        effects = ledger.explained_gaps(_comparison(0.5, 1.0), paired, metrics=("g_mean",))
+        assert effects["explains"].tolist() == [explains], cand_value
+        assert effects["moved_fraction"].iloc[0] == pytest.approx((cand_value - 0.5) / 0.5)
+    table = ledger.ledger_table(_comparison(0.5, 1.0), effects, ["c"])
+    assert table["cause found"].iloc[0] == "not explained (tried: c, closes -20%)"
+
+
+def test_cells_within_one_std_are_not_in_the_ledger():
+    ours = _rows([0.5, 0.5])
+    cand = ledger.Candidate("c", _rows([0.9, 0.9], cells=[(9, 2, 1, 3)] * 2))
+    paired = ledger.paired_candidate(ours, cand)
+    effects = ledger.explained_gaps(_comparison(0.5, 1.0, flag=False), paired, ("g_mean",))
+    assert effects.empty
+
+
+def test_c2_counts_problems_up_and_the_worst_drop_of_changed_methods_only():
+    datasets = ["a", "b", "c", "d", "e"]
+    changes = [0.05, 0.05, 0.05, -0.01, -0.03]
+    ours = pd.concat([_rows([0.5], dataset=d) for d in datasets])
+    cand_rows = pd.concat([_rows([0.5 + c], dataset=d, cells=[(9, 2, 1, 3)])
+                           for d, c in zip(datasets, changes)])
+    # an unchanged method (identical confusion matrices) does not count
+    ours = pd.concat([ours, _rows([0.9], method="gmn", dataset="a")])
+    cand_rows = pd.concat([cand_rows, _rows([0.9], method="gmn", dataset="a")])
+    paired = ledger.paired_candidate(ours, ledger.Candidate("c", cand_rows))
+    result = ledger.adoption(paired).iloc[0]
+    assert result["problems_up"] == 3 and result["worst_drop"] == pytest.approx(0.03)
+    assert not result["adopt"]  # one drop beyond 0.02
+    assert ledger.adoption(paired, max_drop=0.05).iloc[0]["adopt"]
+
+
+def test_nonfinite_folds_finds_diverged_and_suspect_folds(tmp_path):
+    chunk = tmp_path / "chunks" / "skin-588" / "gmn"
+    chunk.mkdir(parents=True)
+    full = np.array([[0.5, 0.4, 0.3], [0.5, np.nan, np.nan], [0.5, 1.0, 1.0]], "float32")
+    np.savez(chunk / "repeat-0.npz", fold=np.arange(3), train_loss=full, train_loss_full=full)
+    rows = _rows([0.5, 0.0, 0.0], method="gmn",
+                 cells=[(10, 1, 1, 3), (11, 0, 4, 0), (11, 0, 4, 0)])
+    rows["selected_epoch"] = [2, 0, 2]
+    counts = ledger.nonfinite_folds(tmp_path, rows)
+    assert counts == {"folds": 3, "nonfinite_curve": 1, "all_negative": 2,
+                      "all_negative_suspect": 1}
