@@ -3,6 +3,8 @@ hand-made runs whose answers are known."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,3 +76,46 @@ def test_nonfinite_folds_finds_diverged_and_suspect_folds(tmp_path):
     counts = ledger.nonfinite_folds(tmp_path, rows)
     assert counts == {"folds": 3, "nonfinite_curve": 1, "all_negative": 2,
                       "all_negative_suspect": 1}
+
+
+LEDGER = Path(__file__).resolve().parents[1] / "ledger"
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "ledger"
+
+
+def test_the_control_grid_reproduces_our_reading_fold_for_fold(tmp_path, CMLOSS_DATA):
+    """A ledger grid changes one setting of our reading: written without the change (the
+    control), it must give the built-in methods' rows exactly (short runs)."""
+    from cmloss.experiments import get_experiment, run_experiment
+    from cmloss.experiments.definitions import load_config
+
+    if not (CMLOSS_DATA / "hd-ensemble").exists():
+        pytest.skip("needs the HD-Ensemble data")
+    control = load_config(LEDGER / "astra" / "control-skin.json").with_options(
+        datasets=("skin-588",), epochs=40, repeats=1, max_folds=2)
+    ours = get_experiment("astra", "full").with_options(
+        datasets=("skin-588",), methods=("bce-astra", "gmn-astra"), epochs=40, repeats=1,
+        max_folds=2)
+    for experiment, out in ((control, "control"), (ours, "ours")):
+        run_experiment(experiment, tmp_path / out, data_home=CMLOSS_DATA, show_progress=False)
+    a = pd.read_csv(tmp_path / "control" / "results.csv")
+    b = pd.read_csv(tmp_path / "ours" / "results.csv")
+    a["method"] = a["method"].str.removesuffix("-control")
+    keys = ["dataset", "method", "repeat", "fold"]
+    cols = [*keys, "selected_epoch", "final_b", "tn", "fp", "fn", "tp", "best_val_value"]
+    a, b = a.sort_values(keys)[cols].reset_index(drop=True), b.sort_values(keys)[cols]
+    pd.testing.assert_frame_equal(a, b.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("folder", sorted(p.name for p in RESULTS.glob("*")
+                                          if (p / "provenance.json").is_file()))
+def test_committed_candidates_cover_repeats_0_1_of_every_problem(folder):
+    from cmloss.experiments.results import load_run
+
+    run = load_run(RESULTS / folder)
+    assert run.provenance["status"] == "complete"
+    for invocation in run.provenance["invocations"]:
+        assert any(str(part).startswith("ledger/") for part in invocation["command"])
+    rows = run.rows
+    assert set(rows["repeat"]) == {0, 1}
+    assert set(rows["dataset"]) == {"skin-588", "skin-4000", "cod-763", "cod-3500", "ijcnn-971"}
+    assert (rows.groupby(["dataset", "method"]).size() == 10).all()
