@@ -294,3 +294,59 @@ else:
     paper = cmp[(cmp["metric"] == "balanced_accuracy") & (cmp["model"] == "MLP")]
     table = table.join(paper.set_index(["method", "dataset"])["paper"])
     show(table.round(3))
+
+# %% [markdown]
+# ## The reproduction ledger
+#
+# The paper gives no standard deviations for these tables, so a cell counts as reproduced
+# when our mean is within 0.02 of the published one. Every MLP cell further away is listed
+# below with what was tried. The 1,000-epoch run above predates the ledger's criteria, so
+# it can explain a gap (it moves our mean at least half-way towards the paper's, the
+# chapter 6 criterion C1) but not change our reading. Two candidates of the issue tracker
+# are still to run: the authors' carry-over (one network trained on fold after fold and
+# loss after loss, never re-initialised: it would let later folds train on the current
+# test fold) and z-scoring the whole file before splitting.
+
+# %%
+from myst_nb import glue
+
+mlp = ran[ran["model"] == "MLP"].copy()
+mlp["within 0.02"] = mlp["diff"].abs() <= 0.02
+if longer is not None:
+    long_cmp = reports.anyloss_comparison(longer.rows)
+    long_cmp = long_cmp[(long_cmp["model"] == "MLP") & (long_cmp["n"] > 0)]
+    keys = ["dataset", "method", "metric"]
+    mlp = mlp.merge(long_cmp[[*keys, "ours_mean"]].rename(
+        columns={"ours_mean": "1,000 epochs"}), on=keys, how="left")
+    moved = (mlp["1,000 epochs"] - mlp["ours_mean"]) / (mlp["paper"] - mlp["ours_mean"])
+    mlp["1,000 epochs closes"] = moved.where(mlp["1,000 epochs"].notna())
+gaps = mlp[~mlp["within 0.02"]].copy()
+if "1,000 epochs closes" in gaps:
+    explained = gaps["1,000 epochs closes"] >= 0.5
+    gaps["cause found"] = explained.map({True: "too few epochs (1,000-epoch run)",
+                                         False: "not explained (tried: 1,000 epochs)"})
+    gaps.loc[gaps["1,000 epochs"].isna(), "cause found"] = "not explained (nothing tried yet)"
+else:
+    gaps["cause found"] = "not explained (nothing tried yet)"
+show(gaps.drop(columns=["within 0.02", "paper_model", "model", "n", "ours_std"]).round(3),
+     index=False)
+for family in ("AnyLoss", "SOL"):
+    part = mlp[mlp["family"] == family]
+    glue(f"mlp_within_{family}", int(part["within 0.02"].sum()), display=False)
+    glue(f"mlp_cells_{family}", len(part), display=False)
+glue("mlp_gaps", len(gaps), display=False)
+glue("mlp_explained", int((gaps["cause found"] == "too few epochs (1,000-epoch run)").sum()),
+     display=False)
+glue("mlp_tried", int(gaps["cause found"].ne("not explained (nothing tried yet)").sum()),
+     display=False)
+
+# %% [markdown]
+# **What the ledger says.** {glue:text}`mlp_within_AnyLoss` of the
+# {glue:text}`mlp_cells_AnyLoss` AnyLoss MLP cells and {glue:text}`mlp_within_SOL` of the
+# {glue:text}`mlp_cells_SOL` SOL MLP cells are within 0.02 of the paper. Of the
+# {glue:text}`mlp_gaps` MLP cells further away, {glue:text}`mlp_tried` belong to the
+# full-batch losses the 1,000-epoch run retrained, and {glue:text}`mlp_explained` of those
+# are explained by training longer: 100 full-batch Adam steps leave those networks near
+# their start. The other gaps (the mini-batch losses, and every F1 and accuracy cell) have no
+# candidate yet; the authors' carry-over of weights across folds, which would leak test
+# folds into training, is the next one to test.
