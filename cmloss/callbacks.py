@@ -146,8 +146,8 @@ class BestOnValidation(keras.callbacks.EarlyStopping):
             ``EarlyStopping`` (default 0).
     """
 
-    def __init__(self, monitor: str = "val_fnr_apx", mode: str = "min", verbose: int = 0,
-                 start_from_epoch: int = 0):
+    def __init__(self, monitor: str = "val_fnr_apx", mode: str = epoch_rules.DEFAULT_MODE,
+                 verbose: int = 0, start_from_epoch: int = epoch_rules.DEFAULT_START):
         start_from_epoch = epoch_rules.check_selection(mode, start_from_epoch)
         super().__init__(monitor=monitor, mode=mode, patience=2**62, verbose=verbose,
                          restore_best_weights=True, start_from_epoch=start_from_epoch)

@@ -119,7 +119,7 @@ def test_a_label_has_one_colour_and_records_are_checked():
         from cmloss.plotting import METHOD_COLORS, fallback_color, method_color
 
         assert METHOD_COLORS["my-method"] == other.colour == fallback_color("my-method")
-        assert method_color("gmn-astra") == method_color("GMN-ASTra") == "#ee88ee"
+        assert method_color("gmn-astra") == method_color("GMN-ASTra") == "#ffc000"
     finally:
         METHODS.pop("my-gmn", None)
         METHODS.pop("my-method", None)

@@ -342,16 +342,18 @@ def test_sigterm_interrupts_a_cli_run_and_the_rerun_resumes(tmp_path, monkeypatc
         str(out),
         "--no-progress",
     ]
-    real = runner._run_unit
+    real = runner.run_experiment
     calls = []
 
-    def unit_then_signal(*a, **k):
-        real(*a, **k)
+    def unit_then_signal(unit):
         calls.append(1)
         if len(calls) == 1:
             signal.raise_signal(signal.SIGTERM)
 
-    monkeypatch.setattr(runner, "_run_unit", unit_then_signal)
+    def run_with_signal(*a, **k):  # the CLI's run, told when each unit is written
+        return real(*a, on_unit_done=unit_then_signal, **k)
+
+    monkeypatch.setattr(runner, "run_experiment", run_with_signal)
     before = signal.getsignal(signal.SIGTERM)
     assert main(args) == 130
     assert signal.getsignal(signal.SIGTERM) is before  # handlers restored

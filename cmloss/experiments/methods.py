@@ -204,7 +204,7 @@ class NetworkMethod:
             (features in original units; scaling stays fitted on the fold's training rows).
         label: the name in the book's tables and figures (default: ``name``).
         colour: its colour, ``"#rrggbb"`` (default: see the module docstring).
-        family: one of :data:`FAMILIES` (default ``"custom"``).
+        family: one of ``FAMILIES`` (default ``"custom"``).
     """
 
     name: str
@@ -313,7 +313,7 @@ _ASTRA_PROTOCOL = (
     ("bce", "BCE", "#0173b2", "astra-paper", (lambda L: L.bce(), "bce"), "sigmoid"),
     ("gmn", "GMN", "#d55e00", "astra-paper", (lambda L: L.gmn(), "gmn"), "sigmoid"),
     ("bce-astra", "BCE-ASTra", "#00bbbb", "astra-paper", (lambda L: L.bce(), "bce"), "astra"),
-    ("gmn-astra", "GMN-ASTra", "#ee88ee", "astra-paper", (lambda L: L.gmn(), "gmn"), "astra"),
+    ("gmn-astra", "GMN-ASTra", "#ffc000", "astra-paper", (lambda L: L.gmn(), "gmn"), "astra"),
     ("anyloss-gmean", "AnyLoss-GMean", "#116600", "extension",
      (lambda L: L.anyloss("g_mean"), "g_mean[Amplify(L=73.0)]"), "sigmoid"),
     ("anyloss-gmean-astra", "AnyLoss-GMean-ASTra", "#22cc00", "extension",

@@ -30,6 +30,8 @@ __all__ = [
     "AdaptiveSlope",
     "next_slope_rate",
     "MODES",
+    "DEFAULT_MODE",
+    "DEFAULT_START",
     "check_selection",
     "worst_value",
     "improves",
@@ -80,7 +82,7 @@ class AdaptiveSlope:
             )
 
     @property
-    def constants(self) -> SlopeRateConstants:
+    def constants(self):
         """The constants of ``next_slope_rate``."""
         return SlopeRateConstants(self.minimum, self.maximum, self.k_mult, self.k_dec)
 
@@ -121,6 +123,12 @@ def next_slope_rate(rate, e_ratio, constants: SlopeRateConstants, xp=np):
 # ----------------------------------------------------------------------------- selection
 MODES = ("min", "max")
 """Best-on-validation modes: the lowest or the highest monitored value wins."""
+
+DEFAULT_MODE = "min"
+"""The ASTra paper's mode: the lowest validation FNR_apx wins."""
+
+DEFAULT_START = 0
+"""By default every epoch may be selected (``start_from_epoch``)."""
 
 
 def check_selection(mode: str, start_from_epoch) -> int:

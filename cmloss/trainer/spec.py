@@ -23,6 +23,7 @@ import numpy as np
 
 from cmloss.core import cm_metrics, soft_steps
 from cmloss.core.validation import check_positive, check_probability
+from cmloss.trainer import epoch_rules
 from cmloss.trainer.epoch_rules import AdaptiveSlope, check_selection
 
 __all__ = [
@@ -308,8 +309,8 @@ class Selection:
     """
 
     monitor: str = "fnr"
-    mode: str = "min"
-    start_from_epoch: int = 0
+    mode: str = epoch_rules.DEFAULT_MODE
+    start_from_epoch: int = epoch_rules.DEFAULT_START
 
     def __post_init__(self):
         object.__setattr__(self, "monitor", cm_metrics.get_metric(self.monitor).name)
