@@ -25,6 +25,7 @@ _HOME = {
     "EstimatorMethod": "methods",
     "Experiment": "definitions",
     "FoldData": "methods",
+    "Method": "methods",
     "NetworkMethod": "methods",
     "Prediction": "methods",
     "TrainingSet": "methods",

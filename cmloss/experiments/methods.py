@@ -52,6 +52,7 @@ __all__ = [
     "balanced_class_weight",
     "rusboost",
     "RESAMPLING_RATIO",
+    "Method",
     "NetworkMethod",
     "EstimatorMethod",
     "FAMILIES",
@@ -178,21 +179,35 @@ files, user code)."""
 _HEX = re.compile(r"#[0-9a-f]{6}")
 
 
-def _check_record(method) -> None:
-    """Fill in the label (default: the name) and check the family and colour."""
-    if not method.label:
-        object.__setattr__(method, "label", method.name)
-    if method.family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}; got family={method.family!r}.")
-    if method.colour and not _HEX.fullmatch(method.colour):
-        raise ValueError(
-            f"colour must be a lower-case hex code '#rrggbb'; got colour={method.colour!r}."
-        )
+@dataclass(frozen=True)
+class Method:
+    """What every method record holds besides its name and what it trains (keyword-only
+    fields of :class:`NetworkMethod` and :class:`EstimatorMethod`).
+
+    Attributes:
+        label: the name in the book's tables and figures (default: ``name``).
+        colour: its colour, ``"#rrggbb"`` (default: see the module docstring).
+        family: where the method comes from, one of ``FAMILIES`` (default ``"custom"``).
+    """
+
+    label: str = field(default="", kw_only=True)
+    colour: str = field(default="", kw_only=True)
+    family: str = field(default="custom", kw_only=True)
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}; got family={self.family!r}.")
+        if self.colour and not _HEX.fullmatch(self.colour):
+            raise ValueError(
+                f"colour must be a lower-case hex code '#rrggbb'; got colour={self.colour!r}."
+            )
 
 
 @dataclass(frozen=True)
-class NetworkMethod:
-    """A network method.
+class NetworkMethod(Method):
+    """A network method (and the fields of :class:`Method`).
 
     Attributes:
         name: registry name.
@@ -202,39 +217,24 @@ class NetworkMethod:
         description: one line for ``list``.
         prepare: optional ``(X, y, train_rows, seed) -> TrainingSet`` run per fold
             (features in original units; scaling stays fitted on the fold's training rows).
-        label: the name in the book's tables and figures (default: ``name``).
-        colour: its colour, ``"#rrggbb"`` (default: see the module docstring).
-        family: one of ``FAMILIES`` (default ``"custom"``).
     """
 
     name: str
     settings: Callable[[Context], dict]
     description: str = ""
     prepare: Callable[..., TrainingSet] | None = None
-    label: str = field(default="", kw_only=True)
-    colour: str = field(default="", kw_only=True)
-    family: str = field(default="custom", kw_only=True)
     kind: str = field(default="network", init=False)
-
-    def __post_init__(self):
-        _check_record(self)
 
 
 @dataclass(frozen=True)
-class EstimatorMethod:
-    """A non-network method: ``fit_predict(FoldData) -> Prediction``; ``label``,
-    ``colour`` and ``family`` as for :class:`NetworkMethod`."""
+class EstimatorMethod(Method):
+    """A non-network method: ``fit_predict(FoldData) -> Prediction`` (and the fields of
+    :class:`Method`)."""
 
     name: str
     fit_predict: Callable[[FoldData], Prediction]
     description: str = ""
-    label: str = field(default="", kw_only=True)
-    colour: str = field(default="", kw_only=True)
-    family: str = field(default="custom", kw_only=True)
     kind: str = field(default="estimator", init=False)
-
-    def __post_init__(self):
-        _check_record(self)
 
 
 METHODS: dict[str, NetworkMethod | EstimatorMethod] = {}
