@@ -6,11 +6,12 @@ Run from the repository root (``CMLOSS_DATA`` pointing at the data folder)::
     python benchmarks/formulation_benchmark.py --datasets cod-763   # ~2 minutes
 
 For the ``M`` slots of a view (networks on the same rows),
-``cmloss.trainer.networks._shared_slots`` computes the hidden layer of all slots as one
+``cmloss.trainer.networks.merged_slots`` computes the hidden layer of all slots as one
 matmul with ``M * h`` columns and the output unit as a reduce over ``h``. This script
 times it, in one process and on the same networks (one unit of the ASTra experiment's
 runner: one repeat, 5 folds x 4 methods, the runner's own member construction), against
-the alternatives measured while building the trainer:
+the alternatives measured while building the trainer, each passed to
+``train_members(formulation=...)``:
 
 ``per-slot``
     ``M`` matmuls with ``h`` columns, one per slot;
@@ -47,15 +48,14 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from trainer_benchmark import _members, provenance_header  # noqa: E402
+from trainer_benchmark import astra_members, provenance_header  # noqa: E402
 
 from cmloss.data import load_dataset  # noqa: E402
 from cmloss.experiments.storage import atomic_write_json  # noqa: E402
 from cmloss.protocols import astra_splits  # noqa: E402
 from cmloss.trainer import networks, train_members  # noqa: E402
-from cmloss.trainer import train as trainer_train  # noqa: E402
 
-LIBRARY = networks._shared_slots
+LIBRARY = networks.merged_slots
 
 
 def _mlp(params, arch):
@@ -86,7 +86,7 @@ def rows_minor(params, x, arch):
 
 def block_diagonal(params, x, arch):
     V, M, d, h = _mlp(params, arch)
-    z = networks._merged_dense(x, params["hidden_kernel"], params["hidden_bias"])
+    z = networks.merged_dense(x, params["hidden_kernel"], params["hidden_bias"])
     a = keras.ops.leaky_relu(z, arch.negative_slope)
     w = params["output_kernel"][..., 0]  # (V, M, h)
     kernel = tf.reshape(w[:, :, :, None] * tf.eye(M)[None, :, None, :], (V, M * h, M))
@@ -100,7 +100,7 @@ def elementwise(params, x, arch):
     z = tf.reshape(params["hidden_bias"], (V, 1, M * h))
     for j in range(d):
         z = z + x[:, :, j : j + 1] * kernel[:, None, j, :]
-    return networks._slot_outputs(keras.ops.leaky_relu(z, arch.negative_slope), params)
+    return networks.merged_output_unit(keras.ops.leaky_relu(z, arch.negative_slope), params)
 
 
 VARIANTS = {
@@ -112,16 +112,9 @@ VARIANTS = {
 }
 
 
-def _use(variant: str, programs: dict) -> None:
-    """Make the trainer build (or reuse) its programs with ``variant``'s forward pass."""
-    networks._shared_slots = VARIANTS[variant]
-    trainer_train._PROGRAMS.clear()
-    trainer_train._PROGRAMS.update(programs.get(variant, {}))
-
-
-def _timed(data, members) -> tuple[float, list]:
+def _timed(data, members, variant: str) -> tuple[float, list]:
     t0 = time.perf_counter()
-    results = train_members(data.X, data.y, members)
+    results = train_members(data.X, data.y, members, formulation=VARIANTS[variant])
     return time.perf_counter() - t0, results
 
 
@@ -129,26 +122,20 @@ def compare(name: str, short: int, epochs: int, rounds: int) -> dict:
     """All variants on one runner unit of ``name``: warm seconds per epoch and agreement."""
     data = load_dataset(name, random_state=0)
     splits = astra_splits(data.y, n_repeats=1, random_state=0)
-    few, many = _members(data, splits, short), _members(data, splits, short + epochs)
-    programs, scores, compile_s = {}, {}, {}
-    try:
+    few, many = astra_members(data, splits, short), astra_members(data, splits, short + epochs)
+    scores, compile_s = {}, {}
+    for variant in VARIANTS:  # each compiles its own programs (kept for the rounds)
+        cold, _ = _timed(data, few, variant)
+        warm, _ = _timed(data, few, variant)
+        compile_s[variant] = max(cold - warm, 0.0)
+    best = {v: [float("inf"), float("inf")] for v in VARIANTS}
+    for r in range(rounds):
         for variant in VARIANTS:
-            _use(variant, programs)
-            cold, _ = _timed(data, few)
-            warm, _ = _timed(data, few)
-            compile_s[variant] = max(cold - warm, 0.0)
-            programs[variant] = dict(trainer_train._PROGRAMS)
-        best = {v: [float("inf"), float("inf")] for v in VARIANTS}
-        for r in range(rounds):
-            for variant in VARIANTS:
-                _use(variant, programs)
-                t_few, _ = _timed(data, few)
-                t_many, results = _timed(data, many)
-                best[variant] = [min(best[variant][0], t_few), min(best[variant][1], t_many)]
-                scores[variant] = np.concatenate([m.test_scores for m in results])
-            print(f"  {name}: round {r + 1}/{rounds} done", flush=True)
-    finally:
-        _use("library", {})
+            t_few, _ = _timed(data, few, variant)
+            t_many, results = _timed(data, many, variant)
+            best[variant] = [min(best[variant][0], t_few), min(best[variant][1], t_many)]
+            scores[variant] = np.concatenate([m.test_scores for m in results])
+        print(f"  {name}: round {r + 1}/{rounds} done", flush=True)
     rows = []
     per_epoch = {v: max(t[1] - t[0], 1e-9) / epochs for v, t in best.items()}
     for variant in VARIANTS:

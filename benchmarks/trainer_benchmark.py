@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -54,16 +55,22 @@ import tensorflow as tf  # noqa: E402
 from cmloss import metrics as cm_keras_metrics  # noqa: E402
 from cmloss.data import load_dataset  # noqa: E402
 from cmloss.experiments.definitions import get_experiment  # noqa: E402
+from cmloss.experiments.methods import methods_of  # noqa: E402
 from cmloss.experiments.provenance import git_commit, machine_info, package_versions  # noqa: E402
 from cmloss.experiments.runner import Unit, _network_members  # noqa: E402
 from cmloss.experiments.storage import atomic_write_json  # noqa: E402
 from cmloss.protocols import astra_splits, fit_zscore  # noqa: E402
-from cmloss.trainer import MemberSpec, build_keras_model, train_members  # noqa: E402
+from cmloss.trainer import MemberSpec, build_keras_model, engine, train_members  # noqa: E402
 from cmloss.trainer import train as trainer_train  # noqa: E402
+from cmloss.trainer.epoch_rules import SelectionWarning  # noqa: E402
 from cmloss.trainer.stacking import build_stack  # noqa: E402
 
+# Timing runs train for a few epochs, so best-on-validation often keeps an early epoch;
+# its warnings say nothing about speed.
+warnings.filterwarnings("ignore", category=SelectionWarning)
+
 ASTRA = get_experiment("astra", "full")
-METHODS = ("bce", "gmn", "bce-astra", "gmn-astra")  # the paper's; ASTRA adds more methods
+METHODS = methods_of("astra-paper")  # the paper's four; ASTRA adds more methods
 assert set(METHODS) <= set(ASTRA.methods)
 ASTRA_DATASETS = ASTRA.datasets
 PROTOCOL_EPOCHS = 10_000  # the ASTra methods' own epochs (ASTRA.epochs is None)
@@ -110,7 +117,7 @@ def measure_peaks(quick: bool) -> dict:
 
 
 # ----------------------------------------------------------------------------- work
-def _members(dataset, splits, epochs) -> list[MemberSpec]:
+def astra_members(dataset, splits, epochs) -> list[MemberSpec]:
     """The networks the ASTra experiment's runner trains for these splits (its member
     construction, seeds and method settings), with every method's epochs set to ``epochs``."""
     name = dataset.info.name
@@ -256,9 +263,9 @@ def roofline(dataset, members, peaks: dict, epochs: int = 100) -> dict:
     if len(plan) != 1:
         return {"note": "workload split into several stacks; roofline skipped"}
     stack = build_stack(dataset.X, dataset.y, members, plan[0], deduplicate=True)
-    program = trainer_train._program(stack.layout, trainer_train.DEFAULT_BLOCK)
-    data = trainer_train._data(stack)
-    state = trainer_train._initial_state(stack, program)
+    program = engine.program(stack.layout, trainer_train.DEFAULT_BLOCK)
+    data = engine.stack_data(stack)
+    state = engine.initial_state(stack)
     start, stop = tf.constant(0, tf.int32), tf.constant(epochs, tf.int32)
     hlo = program.run.experimental_get_compiler_ir(state, data, start, stop)(stage="optimized_hlo")
 
@@ -321,7 +328,7 @@ def scale_rows(sizes, epochs: int) -> list[dict]:
             X, y, info = full.X[rows], full.y[rows], full.info
 
         splits = astra_splits(Sub.y, n_repeats=1, random_state=0)
-        members = _members(Sub, splits, epochs)
+        members = astra_members(Sub, splits, epochs)
         kw = dict(deduplicate=False)
         train_members(Sub.X, Sub.y, members, **kw)
         t = _best_of(lambda m=members, s=Sub, k=kw: train_members(s.X, s.y, m, **k), 1)
@@ -351,7 +358,7 @@ def scale_members(dataset, fold_counts, epochs: int) -> list[dict]:
     splits = astra_splits(dataset.y, n_repeats=10, random_state=0)
     out = []
     for f in fold_counts:
-        members = _members(dataset, splits[:f], epochs)
+        members = astra_members(dataset, splits[:f], epochs)
         train_members(dataset.X, dataset.y, members)
         t = _best_of(lambda m=members: train_members(dataset.X, dataset.y, m), 1)
         out.append(
@@ -381,8 +388,8 @@ def projection(epochs: int) -> dict:
     for name in ASTRA_DATASETS:
         data = load_dataset(name, random_state=0)
         splits = astra_splits(data.y, n_repeats=1, random_state=0)
-        few = _members(data, splits, short)
-        many = _members(data, splits, short + epochs)
+        few = astra_members(data, splits, short)
+        many = astra_members(data, splits, short + epochs)
         t0 = time.perf_counter()
         train_members(data.X, data.y, few)
         cold = time.perf_counter() - t0
@@ -496,10 +503,10 @@ def main(argv=None) -> int:
     skin = load_dataset("skin-588")
     folds, epochs, keras_epochs = (8, 100, 40) if quick else (20, 300, 100)
     splits = astra_splits(skin.y, n_repeats=10, random_state=0)
-    work = _members(skin, splits[:folds], epochs)
+    work = astra_members(skin, splits[:folds], epochs)
     print(f"trainer: {len(work)} networks x {epochs} epochs ...", flush=True)
     trainer = trainer_run(skin, work)
-    sample = _members(skin, splits[:1], keras_epochs)
+    sample = astra_members(skin, splits[:1], keras_epochs)
     print(f"keras fit loop: {len(sample)} networks x {keras_epochs} epochs ...", flush=True)
     keras = keras_loop(skin, sample)
     report["workload"] = {

@@ -11,40 +11,51 @@ classification, in Keras 3.
 The mathematics lives in :mod:`cmloss.core` (``keras.ops`` only, every backend).
 Datasets (``cmloss.data``), protocols, the fast trainer and statistics are imported on
 demand and need the ``[data]``/``[experiments]`` extras.
+
+``import cmloss`` itself imports neither Keras nor TensorFlow: the names below are loaded
+on first use (PEP 562), and the first use of any of them loads all of cmloss's Keras
+objects (:mod:`cmloss.losses`, :mod:`cmloss.metrics`, :mod:`cmloss.layers`,
+:mod:`cmloss.optimizers`, :mod:`cmloss.callbacks`), which registers them with Keras'
+serialization. To load a saved model in a fresh process without having used cmloss yet,
+import one of them first (``import cmloss.losses``) so ``keras.saving.load_model`` finds
+the classes.
 """
 
 from __future__ import annotations
 
-from cmloss import callbacks, layers, losses, metrics, optimizers
-from cmloss.core.astra import (
-    astra,
-    astra_threshold,
-    beta_from_slope,
-    slope_from_beta,
-    slope_from_threshold,
-    wrong_ordering_band,
-    z_transform,
-)
-from cmloss.core.cm_metrics import METRICS, get_metric
-from cmloss.core.confusion import ConfusionMatrix, confusion_matrix, soft_confusion_matrix
-from cmloss.core.evaluation import evaluate
-from cmloss.core.soft_steps import (
-    Amplify,
-    CosineThreshold,
-    Identity,
-    SaturationWarning,
-    amplification_saturation,
-    max_unsaturated_L,
-)
-from cmloss.core.validation import check_labels
+from cmloss.lazy import attach
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "callbacks", "layers", "losses", "metrics", "optimizers",
-    "astra", "astra_threshold", "beta_from_slope", "slope_from_beta", "slope_from_threshold",
-    "wrong_ordering_band", "z_transform", "METRICS", "get_metric", "ConfusionMatrix",
-    "confusion_matrix", "soft_confusion_matrix", "evaluate", "Amplify", "CosineThreshold",
-    "Identity", "SaturationWarning", "amplification_saturation", "max_unsaturated_L",
-    "check_labels", "__version__",
-]
+_KERAS_MODULES = ("callbacks", "layers", "losses", "metrics", "optimizers")
+"""cmloss's Keras objects: importing these registers them with Keras' serialization."""
+
+_HOME = {
+    "astra": "cmloss.core.astra",
+    "astra_threshold": "cmloss.core.astra",
+    "beta_from_slope": "cmloss.core.astra",
+    "slope_from_beta": "cmloss.core.astra",
+    "slope_from_threshold": "cmloss.core.astra",
+    "wrong_ordering_band": "cmloss.core.astra",
+    "z_transform": "cmloss.core.astra",
+    "METRICS": "cmloss.core.cm_metrics",
+    "get_metric": "cmloss.core.cm_metrics",
+    "ConfusionMatrix": "cmloss.core.confusion",
+    "confusion_matrix": "cmloss.core.confusion",
+    "soft_confusion_matrix": "cmloss.core.confusion",
+    "evaluate": "cmloss.core.evaluation",
+    "Amplify": "cmloss.core.soft_steps",
+    "CosineThreshold": "cmloss.core.soft_steps",
+    "Identity": "cmloss.core.soft_steps",
+    "amplification_saturation": "cmloss.core.soft_steps",
+    "max_unsaturated_L": "cmloss.core.soft_steps",
+    "SaturationWarning": "cmloss.core.soft_steps",
+    "check_labels": "cmloss.core.validation",
+}
+"""Where each public name of the package is defined."""
+
+__all__ = [*_KERAS_MODULES, *_HOME, "__version__"]
+
+__getattr__, __dir__ = attach(
+    __name__, _HOME, submodules=_KERAS_MODULES, load_first=[f".{m}" for m in _KERAS_MODULES]
+)

@@ -20,7 +20,7 @@ from cmloss.trainer import (
     OptimizerSpec,
     Selection,
     batch_order,
-    optim,
+    epoch_rules,
     plan_stacks,
     train_members,
 )
@@ -157,16 +157,20 @@ def test_batch_order_is_identical_in_xla_and_eager():
     rate=st.floats(0.01, 0.5), e_ratio=st.one_of(st.floats(0, 1e6), st.just(1.0), st.just(math.inf))
 )
 def test_in_graph_slope_rate_rule_matches_the_callback(rate, e_ratio):
+    """Eq. 10 as the compiled loop applies it (float32 rate read as a double, TensorFlow
+    ops, stored back as float32) gives the callback's rate bit for bit."""
     rate32 = float(np.float32(rate))
-    consts = {
-        k: tf.constant(v)
-        for k, v in optim.slope_rate_constants(np.array([[AdaptiveSlope()]], dtype=object)).items()
-    }
-    got = optim.next_slope_rate(
-        tf.constant([[rate32]], tf.float32), tf.constant([[e_ratio]], tf.float32), consts
-    ).numpy()[0, 0]
+    constants = epoch_rules.SlopeRateConstants(
+        *(tf.constant([[c]], tf.float64) for c in AdaptiveSlope().constants)
+    )
+    got = epoch_rules.next_slope_rate(
+        tf.cast(tf.constant([[rate32]], tf.float32), tf.float64),
+        tf.cast(tf.constant([[e_ratio]], tf.float32), tf.float64),
+        constants,
+        xp=tf,
+    )
     want = np.float32(next_slope_learning_rate(rate32, float(np.float32(e_ratio))))
-    assert got == want
+    assert tf.cast(got, tf.float32).numpy()[0, 0] == want
 
 
 def test_chunking_respects_the_budget_and_not_the_results():

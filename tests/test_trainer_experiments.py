@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import math
 import os
+import platform
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,6 +49,56 @@ def _without_timing(rows):
     return [{k: v for k, v in r.items() if k != "fit_seconds"} for r in rows]
 
 
+QUICK_ROWS = Path(__file__).parent / "fixtures" / "quick_rows"
+"""``results.csv`` of ``run astra --quick`` and ``run hd40 --quick`` recorded before the
+trainer's refactor into Keras-twin modules (``recorded_on.json``: commit and machine)."""
+
+
+def _cpu() -> tuple[str, bool]:
+    """CPU model and AVX-512 support: XLA:CPU's code (so float summation order) follows
+    them."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor(), False
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
+                  if ln.startswith("model name")), "")
+    return model, " avx512f" in info
+
+
+def _same_machine_as_the_fixture() -> bool:
+    import tensorflow as tf
+
+    recorded = json.loads((QUICK_ROWS / "recorded_on.json").read_text())
+    return (tf.__version__, *_cpu()) == (
+        recorded["tensorflow"], recorded["cpu"], recorded["avx512f"]
+    )
+
+
+def assert_rows_match_the_fixture(name: str, rows: list[dict]) -> None:
+    """Rows equal the committed quick rows, timing aside: to the character where the
+    fixture was recorded (same TensorFlow and CPU: the refactor must not change a bit);
+    elsewhere, confusion cells, selected epochs and every other exact column equal and
+    the floats of training (slope, validation value, loss reduction) within 1e-5."""
+    expected = _without_timing(_rows(QUICK_ROWS / f"{name}.csv"))
+    got = _without_timing(rows)
+    key = [(r["dataset"], r["method"], r["fold"]) for r in expected]
+    assert [(r["dataset"], r["method"], r["fold"]) for r in got] == key
+    if _same_machine_as_the_fixture():
+        assert got == expected
+        return
+    trained = ("final_b", "best_val_value", "loss_reduction_10pct")
+    for want, have in zip(expected, got):
+        assert set(want) == set(have)
+        for column in want:
+            if column in trained and want[column] and have[column]:
+                a, b = float(want[column]), float(have[column])
+                assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-5), (
+                    column, want, have)
+            else:
+                assert want[column] == have[column], (column, want, have)
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch, CMLOSS_DATA):
     monkeypatch.setenv("CMLOSS_OFFLINE", "1")
@@ -76,6 +129,8 @@ def test_quick_run_writes_the_csv_schema(name, tmp_path, CMLOSS_DATA):
     assert curves["train_loss"].shape[0] == 2 and "val_fnr_apx" in curves
     record = json.loads((out / "provenance.json").read_text())
     assert record["status"] == "complete"
+    if name in ("astra", "hd40"):
+        assert_rows_match_the_fixture(name, rows)
 
 
 def test_interrupted_run_resumes_without_redoing_chunks(tmp_path):
@@ -287,16 +342,18 @@ def test_sigterm_interrupts_a_cli_run_and_the_rerun_resumes(tmp_path, monkeypatc
         str(out),
         "--no-progress",
     ]
-    real = runner._run_unit
+    real = runner.run_experiment
     calls = []
 
-    def unit_then_signal(*a, **k):
-        real(*a, **k)
+    def unit_then_signal(unit):
         calls.append(1)
         if len(calls) == 1:
             signal.raise_signal(signal.SIGTERM)
 
-    monkeypatch.setattr(runner, "_run_unit", unit_then_signal)
+    def run_with_signal(*a, **k):  # the CLI's run, told when each unit is written
+        return real(*a, on_unit_done=unit_then_signal, **k)
+
+    monkeypatch.setattr(runner, "run_experiment", run_with_signal)
     before = signal.getsignal(signal.SIGTERM)
     assert main(args) == 130
     assert signal.getsignal(signal.SIGTERM) is before  # handlers restored

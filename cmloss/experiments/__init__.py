@@ -8,40 +8,35 @@
 - :mod:`~cmloss.experiments.storage`: atomic result files and the CSV schema;
 - :mod:`~cmloss.experiments.provenance`: how a result was produced;
 - :mod:`~cmloss.experiments.cli`: ``python -m cmloss.experiments run NAME [--quick]``.
+
+Names are imported on first use (PEP 562): the registry and the experiments'
+definitions need no TensorFlow (``python -m cmloss.experiments list`` does not load it).
 """
 
 from __future__ import annotations
 
-from cmloss.experiments.definitions import EXPERIMENTS, Experiment, get_experiment, load_config
-from cmloss.experiments.methods import (
-    METHODS,
-    Context,
-    EstimatorMethod,
-    FoldData,
-    NetworkMethod,
-    Prediction,
-    TrainingSet,
-    get_method,
-    register_method,
-)
-from cmloss.experiments.runner import Unit, run_experiment
-from cmloss.experiments.storage import COLUMNS
+from cmloss.lazy import attach
 
-__all__ = [
-    "COLUMNS",
-    "EXPERIMENTS",
-    "METHODS",
-    "Context",
-    "EstimatorMethod",
-    "Experiment",
-    "FoldData",
-    "NetworkMethod",
-    "Prediction",
-    "TrainingSet",
-    "Unit",
-    "get_experiment",
-    "get_method",
-    "load_config",
-    "register_method",
-    "run_experiment",
-]
+_HOME = {
+    "COLUMNS": "storage",
+    "EXPERIMENTS": "definitions",
+    "METHODS": "methods",
+    "Context": "methods",
+    "EstimatorMethod": "methods",
+    "Experiment": "definitions",
+    "FoldData": "methods",
+    "Method": "methods",
+    "NetworkMethod": "methods",
+    "Prediction": "methods",
+    "TrainingSet": "methods",
+    "Unit": "runner",
+    "get_experiment": "definitions",
+    "get_method": "methods",
+    "load_config": "definitions",
+    "register_method": "methods",
+    "run_experiment": "runner",
+}
+
+__all__ = sorted(_HOME)
+
+__getattr__, __dir__ = attach(__name__, {k: f".{v}" for k, v in _HOME.items()})

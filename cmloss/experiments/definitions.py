@@ -36,17 +36,23 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cmloss.core import soft_steps
-from cmloss.core.validation import check_int
 from cmloss.experiments.methods import (
-    ANYLOSS_LOSSES,
+    ANYLOSS_LOSS_NAMES,
     NetworkMethod,
     get_method,
+    methods_of,
     register_method,
 )
-from cmloss.trainer import AdaptiveSlope, Architecture, LossSpec, OptimizerSpec, Selection
 
-__all__ = ["Experiment", "EXPERIMENTS", "get_experiment", "load_config", "PROTOCOLS"]
+__all__ = [
+    "Experiment",
+    "EXPERIMENTS",
+    "HD40_METHODS",
+    "HD40_DATASETS",
+    "get_experiment",
+    "load_config",
+    "PROTOCOLS",
+]
 
 PROTOCOLS = ("astra", "anyloss")
 
@@ -93,6 +99,8 @@ class Experiment:
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}; got {self.protocol!r}.")
         if self.selection_start is not None:
+            from cmloss.core.validation import check_int
+
             check_int(self.selection_start, "selection_start")
         for name in self.methods:
             get_method(name)
@@ -108,15 +116,7 @@ class Experiment:
         return dataclasses.asdict(self)
 
 
-_ASTRA_METHODS = (
-    "bce",
-    "gmn",
-    "bce-astra",
-    "gmn-astra",
-    "anyloss-gmean",
-    "anyloss-gmean-astra",
-    "rusboost",
-)
+_ASTRA_METHODS = (*methods_of("astra-paper"), *methods_of("extension"), "rusboost")
 HD40_METHODS = ("bce", "gmn", "gmn-astra", "anyloss-gmean", "rusboost")
 """Experiment C: the paper's baseline and GMN methods, the AnyLoss G-mean variant that did
 better in experiment A (chapter 6), and RUSBoost."""
@@ -134,7 +134,9 @@ HD40_DATASETS = (
 )  # fmt: skip
 """The 40 HD-Ensemble files (``cmloss.data.list_datasets("hd-ensemble")``)."""
 
-_ANYLOSS_METHODS = tuple(f"{arch}-{loss}" for arch in ("slp", "mlp") for loss in ANYLOSS_LOSSES)
+_ANYLOSS_METHODS = tuple(
+    f"{arch}-{loss}" for arch in ("slp", "mlp") for loss in ANYLOSS_LOSS_NAMES
+)
 
 EXPERIMENTS: dict[str, dict[str, Experiment]] = {
     "astra": {
@@ -233,22 +235,20 @@ def get_experiment(name: str, size: str = "full") -> Experiment:
     )
 
 
-_STEPS = {
-    "identity": soft_steps.Identity,
-    "amplify": soft_steps.Amplify,
-    "cosine": soft_steps.CosineThreshold,
-}
-
-
 def _soft_step(value):
-    """A soft step from a name or ``{"name": ..., **arguments}``."""
+    """A soft step from a name or ``{"name": ..., **arguments}`` (the names of
+    :func:`cmloss.core.soft_steps.get`)."""
+    from cmloss.core import soft_steps
+
     if value is None or isinstance(value, str):
         return soft_steps.get(value)
     value = dict(value)
-    return _STEPS[value.pop("name")](**value)
+    return type(soft_steps.get(value.pop("name")))(**value)  # the named step's class
 
 
-def _loss(spec: dict) -> LossSpec:
+def _loss(spec: dict):
+    from cmloss.trainer.spec import LossSpec
+
     spec = dict(spec)
     if "soft_step" in spec:
         spec["soft_step"] = _soft_step(spec["soft_step"])
@@ -256,6 +256,8 @@ def _loss(spec: dict) -> LossSpec:
 
 
 def _network_method(entry: dict) -> NetworkMethod:
+    from cmloss.trainer.spec import AdaptiveSlope, Architecture, OptimizerSpec, Selection
+
     entry = dict(entry)
     name = entry.pop("name")
     arch = Architecture(**entry.pop("architecture", {}))

@@ -1,4 +1,11 @@
-"""The method registry: what a named method trains on one fold.
+"""The method registry: each named method is one record, read by everything else.
+
+A record holds the method's ``name`` (the registry key, the CSV ``method`` column), its
+``label`` and ``colour`` in the book's tables and figures (:mod:`cmloss.stats.reports`,
+:mod:`cmloss.plotting`), its ``family`` (:data:`FAMILIES`), what it trains (``settings``
+or ``fit_predict``) and a one-line ``description`` (``python -m cmloss.experiments
+list``). Records are plain data: the registry imports neither TensorFlow nor Keras (the
+trainer's settings are built when a method runs).
 
 Two kinds of method:
 
@@ -20,17 +27,20 @@ Register new methods with :func:`register_method`; experiments refer to them by 
         model = RUSBoostClassifier(random_state=fold.seed).fit(fold.X_train, fold.y_train)
         return Prediction(scores=model.predict_proba(fold.X_test)[:, 1], threshold=0.5)
 
-    register_method(EstimatorMethod("rusboost", rusboost))
+    register_method(EstimatorMethod("rusboost", rusboost, label="RUSBoost"))
+
+A method without a ``colour`` takes that of a registered method with the same label, or a
+fixed colour derived from its label (:func:`cmloss.plotting.method_color`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from cmloss.trainer import AdaptiveSlope, Architecture, LossSpec, OptimizerSpec, Selection
 
 __all__ = [
     "Context",
@@ -42,12 +52,16 @@ __all__ = [
     "balanced_class_weight",
     "rusboost",
     "RESAMPLING_RATIO",
+    "Method",
     "NetworkMethod",
     "EstimatorMethod",
+    "FAMILIES",
     "METHODS",
     "register_method",
     "get_method",
-    "ANYLOSS_LOSSES",
+    "methods_of",
+    "ANYLOSS_LOSS_NAMES",
+    "ANYLOSS_LOSSES",  # noqa: F822 (module __getattr__: built on first use)
 ]
 
 
@@ -156,9 +170,44 @@ def balanced_class_weight(X, y, train, seed) -> TrainingSet:
     return TrainingSet(train, class_weight=(n / (2.0 * (n - pos)), n / (2.0 * pos)))
 
 
+FAMILIES = ("astra-paper", "anyloss-paper", "extension", "baseline", "custom")
+"""Where a method comes from: the ASTra paper's four methods, the AnyLoss paper's losses
+and baselines (SLP and MLP), this project's extensions of them (AnyLoss's G-mean under
+the ASTra protocol), other baselines (RUSBoost), and methods defined elsewhere (grid
+files, user code)."""
+
+_HEX = re.compile(r"#[0-9a-f]{6}")
+
+
 @dataclass(frozen=True)
-class NetworkMethod:
-    """A network method.
+class Method:
+    """What every method record holds besides its name and what it trains (keyword-only
+    fields of :class:`NetworkMethod` and :class:`EstimatorMethod`).
+
+    Attributes:
+        label: the name in the book's tables and figures (default: ``name``).
+        colour: its colour, ``"#rrggbb"`` (default: see the module docstring).
+        family: where the method comes from, one of ``FAMILIES`` (default ``"custom"``).
+    """
+
+    label: str = field(default="", kw_only=True)
+    colour: str = field(default="", kw_only=True)
+    family: str = field(default="custom", kw_only=True)
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}; got family={self.family!r}.")
+        if self.colour and not _HEX.fullmatch(self.colour):
+            raise ValueError(
+                f"colour must be a lower-case hex code '#rrggbb'; got colour={self.colour!r}."
+            )
+
+
+@dataclass(frozen=True)
+class NetworkMethod(Method):
+    """A network method (and the fields of :class:`Method`).
 
     Attributes:
         name: registry name.
@@ -178,8 +227,9 @@ class NetworkMethod:
 
 
 @dataclass(frozen=True)
-class EstimatorMethod:
-    """A non-network method: ``fit_predict(FoldData) -> Prediction``."""
+class EstimatorMethod(Method):
+    """A non-network method: ``fit_predict(FoldData) -> Prediction`` (and the fields of
+    :class:`Method`)."""
 
     name: str
     fit_predict: Callable[[FoldData], Prediction]
@@ -192,9 +242,28 @@ METHODS: dict[str, NetworkMethod | EstimatorMethod] = {}
 
 
 def register_method(method: NetworkMethod | EstimatorMethod, *, replace: bool = False):
-    """Add a method to ``METHODS`` (``replace=True`` to overwrite a name)."""
+    """Add a method to ``METHODS`` (``replace=True`` to overwrite a name); return the
+    stored record.
+
+    A label has one colour: a method without a colour takes that of a registered method
+    with the same label, and a colour that differs from it is refused.
+    """
     if method.name in METHODS and not replace:
         raise ValueError(f"method {method.name!r} is already registered; pass replace=True.")
+    same_label = [m for m in METHODS.values() if m.label == method.label and m.name != method.name]
+    if same_label:
+        colour = same_label[0].colour
+        if not method.colour:
+            method = dataclasses.replace(method, colour=colour)
+        elif method.colour != colour:
+            raise ValueError(
+                f"label {method.label!r} already has colour {colour} (method "
+                f"{same_label[0].name!r}); got colour={method.colour!r} for {method.name!r}."
+            )
+    if not method.colour:
+        from cmloss.plotting import fallback_color
+
+        method = dataclasses.replace(method, colour=fallback_color(method.label))
     METHODS[method.name] = method
     return method
 
@@ -206,38 +275,62 @@ def get_method(name: str) -> NetworkMethod | EstimatorMethod:
     return METHODS[name]
 
 
+def methods_of(family: str) -> tuple[str, ...]:
+    """Names of the registered methods of a family (:data:`FAMILIES`), in registration
+    order."""
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}; got family={family!r}.")
+    return tuple(name for name, m in METHODS.items() if m.family == family)
+
+
+def _trainer():
+    """The trainer's settings classes (imported when a method's settings are built)."""
+    from cmloss.trainer import spec
+
+    return spec
+
+
 # ----------------------------------------------------------------------- ASTra paper
-def _astra(loss: LossSpec, output: str) -> Callable[[Context], dict]:
+def _astra(loss: Callable, output: str) -> Callable[[Context], dict]:
     def settings(ctx: Context) -> dict:
+        t = _trainer()
         return {
-            "architecture": Architecture.astra_paper(ctx.n_features),
-            "loss": loss,
+            "architecture": t.Architecture.astra_paper(ctx.n_features),
+            "loss": loss(t.LossSpec),
             "output": output,
             "tau_init": 0.25,
-            "optimizer": OptimizerSpec("adam", 0.001, adaptive_slope=AdaptiveSlope()),
+            "optimizer": t.OptimizerSpec("adam", 0.001, adaptive_slope=t.AdaptiveSlope()),
             "epochs": ctx.epochs or 10_000,
             "batch_fraction": None,
-            "selection": Selection("fnr", "min"),
+            "selection": t.Selection("fnr", "min"),
         }
 
     return settings
 
 
-for _name, _loss, _out in (
-    ("bce", LossSpec.bce(), "sigmoid"),
-    ("gmn", LossSpec.gmn(), "sigmoid"),
-    ("bce-astra", LossSpec.bce(), "astra"),
-    ("gmn-astra", LossSpec.gmn(), "astra"),
-    ("anyloss-gmean", LossSpec.anyloss("g_mean"), "sigmoid"),
-    ("anyloss-gmean-astra", LossSpec.anyloss("g_mean"), "astra"),
-):
+_ASTRA_PROTOCOL = (
+    # name, label, colour, family, loss (label in the description), output
+    ("bce", "BCE", "#0173b2", "astra-paper", (lambda L: L.bce(), "bce"), "sigmoid"),
+    ("gmn", "GMN", "#d55e00", "astra-paper", (lambda L: L.gmn(), "gmn"), "sigmoid"),
+    ("bce-astra", "BCE-ASTra", "#00bbbb", "astra-paper", (lambda L: L.bce(), "bce"), "astra"),
+    ("gmn-astra", "GMN-ASTra", "#ffc000", "astra-paper", (lambda L: L.gmn(), "gmn"), "astra"),
+    ("anyloss-gmean", "AnyLoss-GMean", "#116600", "extension",
+     (lambda L: L.anyloss("g_mean"), "g_mean[Amplify(L=73.0)]"), "sigmoid"),
+    ("anyloss-gmean-astra", "AnyLoss-GMean-ASTra", "#22cc00", "extension",
+     (lambda L: L.anyloss("g_mean"), "g_mean[Amplify(L=73.0)]"), "astra"),
+)  # fmt: skip
+
+for _name, _label, _colour, _family, (_loss, _loss_label), _out in _ASTRA_PROTOCOL:
     _extra = "adaptive slope rate, " if _out == "astra" else ""
     register_method(
         NetworkMethod(
             _name,
             _astra(_loss, _out),
-            f"ASTra protocol: {_loss.label} loss, {_out} output, Adam 0.001, {_extra}"
+            f"ASTra protocol: {_loss_label} loss, {_out} output, Adam 0.001, {_extra}"
             "best-on-validation FNR_apx, 10,000 full-batch epochs",
+            label=_label,
+            colour=_colour,
+            family=_family,
         )
     )
 
@@ -284,31 +377,53 @@ register_method(
         "rusboost",
         rusboost,
         "RUSBoost (imbalanced-learn defaults), fitted on the training folds",
+        label="RUSBoost",
+        colour="#aa2244",
+        family="baseline",
     )
 )
 
 
 # ----------------------------------------------------------------------- AnyLoss paper
-ANYLOSS_LOSSES: dict[str, LossSpec] = {
-    "mse": LossSpec.mse(),
-    "bce": LossSpec.bce(),
-    "anyloss-accuracy": LossSpec.anyloss("accuracy"),
-    "anyloss-f1": LossSpec.anyloss("f1"),
-    "anyloss-f0.5": LossSpec.anyloss("f_beta", beta=0.5),
-    "anyloss-f2": LossSpec.anyloss("f_beta", beta=2.0),
-    "anyloss-g_mean": LossSpec.anyloss("g_mean"),
-    "anyloss-balanced_accuracy": LossSpec.anyloss("balanced_accuracy"),
-    "sol-accuracy": LossSpec.sol("accuracy"),
-    "sol-f1": LossSpec.sol("f1"),
-    "sol-balanced_accuracy": LossSpec.sol("balanced_accuracy"),
-    "dice": LossSpec.dice(),
-    "bce-weighted": LossSpec.bce(),
-    "bce-smote": LossSpec.bce(),
-    "bce-undersampling": LossSpec.bce(),
-}
-"""The losses of the AnyLoss paper's Section 4.2 (L = 73; SOL: cosine, mu 0.5, delta 0.1)
-and the baselines: Keras' Dice, class-weighted BCE, BCE after SMOTE and after random
-undersampling."""
+_ANYLOSS_PAPER = (
+    # loss name, label, colour, loss (Section 4.2: L = 73; SOL: cosine, mu 0.5, delta 0.1)
+    ("mse", "MSE", "#ee9911", lambda L: L.mse()),
+    ("bce", "BCE", "", lambda L: L.bce()),
+    ("anyloss-accuracy", "AnyLoss-Acc", "#4400ee", lambda L: L.anyloss("accuracy")),
+    ("anyloss-f1", "AnyLoss-F1", "#227777", lambda L: L.anyloss("f1")),
+    ("anyloss-f0.5", "AnyLoss-F0.5", "#7766aa", lambda L: L.anyloss("f_beta", beta=0.5)),
+    ("anyloss-f2", "AnyLoss-F2", "#665522", lambda L: L.anyloss("f_beta", beta=2.0)),
+    ("anyloss-g_mean", "AnyLoss-GMean", "", lambda L: L.anyloss("g_mean")),
+    ("anyloss-balanced_accuracy", "AnyLoss-BAcc", "#997777",
+     lambda L: L.anyloss("balanced_accuracy")),
+    ("sol-accuracy", "SOL-Acc", "#dd33bb", lambda L: L.sol("accuracy")),
+    ("sol-f1", "SOL-F1", "#998811", lambda L: L.sol("f1")),
+    ("sol-balanced_accuracy", "SOL-BAcc", "#44aa77", lambda L: L.sol("balanced_accuracy")),
+    ("dice", "Dice", "#00bbff", lambda L: L.dice()),
+    ("bce-weighted", "BCE-weighted", "#ff6655", lambda L: L.bce()),
+    ("bce-smote", "BCE+SMOTE", "#aaaacc", lambda L: L.bce()),
+    ("bce-undersampling", "BCE+RUS", "#882200", lambda L: L.bce()),
+)  # fmt: skip
+"""The losses of the AnyLoss paper's Section 4.2 and its baselines (Keras' Dice,
+class-weighted BCE, BCE after SMOTE and after random undersampling); an empty colour is
+that of the ASTra-protocol method with the same label."""
+
+ANYLOSS_LOSS_NAMES: tuple[str, ...] = tuple(row[0] for row in _ANYLOSS_PAPER)
+"""Loss names of the AnyLoss protocol; its methods are ``slp-<loss>`` and ``mlp-<loss>``."""
+
+_ANYLOSS_LOSS = {row[0]: row[3] for row in _ANYLOSS_PAPER}
+
+
+def _anyloss_losses() -> dict:
+    L = _trainer().LossSpec
+    return {name: make(L) for name, make in _ANYLOSS_LOSS.items()}
+
+
+def __getattr__(name: str):
+    if name == "ANYLOSS_LOSSES":  # built on first use: LossSpec needs Keras
+        return _anyloss_losses()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _PREPARE = {
     "bce-weighted": balanced_class_weight,
@@ -320,9 +435,9 @@ _SLP_BCE_RATE = {"random": 0.2, "credit_card": 0.05, "breast_cancer": 0.05, "dia
 
 
 def _slp_rate(loss_name: str, dataset: str) -> float:
-    """PAPERS.md: BCE per dataset; AnyLoss 0.005 (F1: 0.01). Not stated by the paper, our
-    choice: MSE and the BCE baselines take the BCE rate; F1-type losses (SOL-F1, Dice)
-    the AnyLoss F1 rate; the other SOL losses the AnyLoss rate."""
+    """The AnyLoss paper: BCE per dataset; AnyLoss 0.005 (F1: 0.01). Not stated by the
+    paper, our choice: MSE and the BCE baselines take the BCE rate; F1-type losses (SOL-F1,
+    Dice) the AnyLoss F1 rate; the other SOL losses the AnyLoss rate."""
     if loss_name in _BCE_LIKE:
         return _SLP_BCE_RATE.get(dataset, 0.2)
     return 0.01 if loss_name in ("anyloss-f1", "sol-f1", "dice") else 0.005
@@ -330,11 +445,12 @@ def _slp_rate(loss_name: str, dataset: str) -> float:
 
 def _anyloss_slp(loss_name: str) -> Callable[[Context], dict]:
     def settings(ctx: Context) -> dict:
+        t = _trainer()
         return {
-            "architecture": Architecture.slp("zeros"),
-            "loss": ANYLOSS_LOSSES[loss_name],
+            "architecture": t.Architecture.slp("zeros"),
+            "loss": _ANYLOSS_LOSS[loss_name](t.LossSpec),
             "output": "sigmoid",
-            "optimizer": OptimizerSpec("sgd", _slp_rate(loss_name, ctx.dataset)),
+            "optimizer": t.OptimizerSpec("sgd", _slp_rate(loss_name, ctx.dataset)),
             "epochs": ctx.epochs or 1000,
             "batch_fraction": None,
             "selection": None,
@@ -344,7 +460,8 @@ def _anyloss_slp(loss_name: str) -> Callable[[Context], dict]:
 
 
 def _mlp_batch(loss_name: str) -> float | None:
-    """PAPERS.md: 5% (G-mean 50%, balanced accuracy full batch); SOL follows its metric."""
+    """The AnyLoss paper: 5% (G-mean 50%, balanced accuracy full batch); SOL follows its
+    metric."""
     if loss_name.endswith("balanced_accuracy"):
         return None
     return 0.5 if loss_name.endswith("g_mean") else 0.05
@@ -352,11 +469,12 @@ def _mlp_batch(loss_name: str) -> float | None:
 
 def _anyloss_mlp(loss_name: str) -> Callable[[Context], dict]:
     def settings(ctx: Context) -> dict:
+        t = _trainer()
         return {
-            "architecture": Architecture.anyloss_mlp(),
-            "loss": ANYLOSS_LOSSES[loss_name],
+            "architecture": t.Architecture.anyloss_mlp(),
+            "loss": _ANYLOSS_LOSS[loss_name](t.LossSpec),
             "output": "linear" if loss_name == "mse" else "sigmoid",
-            "optimizer": OptimizerSpec("adam", 0.005 if loss_name in _BCE_LIKE else 0.001),
+            "optimizer": t.OptimizerSpec("adam", 0.005 if loss_name in _BCE_LIKE else 0.001),
             "epochs": ctx.epochs or 100,
             "batch_fraction": _mlp_batch(loss_name),
             "selection": None,
@@ -365,7 +483,8 @@ def _anyloss_mlp(loss_name: str) -> Callable[[Context], dict]:
     return settings
 
 
-for _loss_name in ANYLOSS_LOSSES:
+for _loss_name, _label, _colour, _ in _ANYLOSS_PAPER:
+    _look = {"label": _label, "colour": _colour, "family": "anyloss-paper"}
     _prepare = _PREPARE.get(_loss_name)
     register_method(
         NetworkMethod(
@@ -373,6 +492,7 @@ for _loss_name in ANYLOSS_LOSSES:
             _anyloss_slp(_loss_name),
             f"AnyLoss paper SLP: {_loss_name}, zero init, full-batch gradient descent, 1000 steps",
             prepare=_prepare,
+            **_look,
         )
     )
     register_method(
@@ -381,5 +501,6 @@ for _loss_name in ANYLOSS_LOSSES:
             _anyloss_mlp(_loss_name),
             f"AnyLoss paper MLP: {_loss_name}, Dense(2)-BN-sigmoid-Dense(1), Adam, 100 epochs",
             prepare=_prepare,
+            **_look,
         )
     )

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cmloss.experiments.definitions import EXPERIMENTS
+from cmloss.experiments.methods import ANYLOSS_LOSS_NAMES, METHODS
 from cmloss.stats import published
 from cmloss.stats.tables import side_by_side, summarise_folds
 
@@ -32,37 +34,14 @@ __all__ = [
     "with_labels",
 ]
 
-ASTRA_LABELS = {
-    "bce": "BCE",
-    "gmn": "GMN",
-    "bce-astra": "BCE-ASTra",
-    "gmn-astra": "GMN-ASTra",
-    "anyloss-gmean": "AnyLoss-GMean",
-    "anyloss-gmean-astra": "AnyLoss-GMean-ASTra",
-    "rusboost": "RUSBoost",
-}
+ASTRA_LABELS = {name: METHODS[name].label for name in EXPERIMENTS["astra"]["full"].methods}
 """Our ASTra-protocol method names -> the labels used in the book (the paper's for its
-four methods)."""
+four methods), in the experiment's order; from the method registry."""
 
-ANYLOSS_LABELS = {
-    "mse": "MSE",
-    "bce": "BCE",
-    "anyloss-accuracy": "AnyLoss-Acc",
-    "anyloss-f1": "AnyLoss-F1",
-    "anyloss-f0.5": "AnyLoss-F0.5",
-    "anyloss-f2": "AnyLoss-F2",
-    "anyloss-g_mean": "AnyLoss-GMean",
-    "anyloss-balanced_accuracy": "AnyLoss-BAcc",
-    "sol-accuracy": "SOL-Acc",
-    "sol-f1": "SOL-F1",
-    "sol-balanced_accuracy": "SOL-BAcc",
-    "dice": "Dice",
-    "bce-weighted": "BCE-weighted",
-    "bce-smote": "BCE+SMOTE",
-    "bce-undersampling": "BCE+RUS",
-}
+ANYLOSS_LABELS = {loss: METHODS[f"slp-{loss}"].label for loss in ANYLOSS_LOSS_NAMES}
 """Our AnyLoss-protocol loss names (method = ``"<slp|mlp>-<loss>"``) -> the book's labels
-(the paper's where it has one; the keys of :data:`cmloss.plotting.METHOD_COLORS`)."""
+(the paper's where it has one; the keys of :data:`cmloss.plotting.METHOD_COLORS`); from
+the method registry."""
 
 ANYLOSS_LOSS_OF = {label: loss for loss, label in ANYLOSS_LABELS.items()}
 """The inverse of :data:`ANYLOSS_LABELS`."""

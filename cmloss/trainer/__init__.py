@@ -6,35 +6,34 @@ many members (each with its own rows, loss, output, optimizer state, learning ra
 batch order and best-on-validation snapshot) into one XLA program that runs hundreds of
 epochs per call.
 
-Layout:
+Each Keras concept has one twin here, named alike:
 
-- :mod:`~cmloss.trainer.spec`: what to train (:class:`MemberSpec` and its parts);
-- :mod:`~cmloss.trainer.views`: members' rows, scaled and stacked (with merged duplicates);
-- :mod:`~cmloss.trainer.stacking`: members arranged in a ``(views, slots)`` grid;
-- :mod:`~cmloss.trainer.networks`: the three families, batched, and their Keras twins;
-- :mod:`~cmloss.trainer.objectives`: losses and metrics through the library's functions;
-- :mod:`~cmloss.trainer.optim`: Keras' Adam, SGD and RMSprop, batched; Eq. 10 in-graph;
-- :mod:`~cmloss.trainer.shuffling`: per-member batch order, also for Keras;
-- :mod:`~cmloss.trainer.engine`: the compiled loop; :mod:`~cmloss.trainer.chunking`:
-  the memory budget; :mod:`~cmloss.trainer.train`: :func:`train_members`.
+=====================================  ===================================================
+Keras side                             trainer
+=====================================  ===================================================
+:mod:`cmloss.layers` (and Keras')      ``networks``: the three families, batched
+:mod:`cmloss.optimizers`               ``optim``: Adam, SGD and RMSprop, batched
+:mod:`cmloss.callbacks`                ``epoch_rules``: Eq. 10 and best-on-validation,
+                                       the same functions the callbacks call
+:mod:`cmloss.losses`, metrics          ``objectives``: through the library's functions
+``Model.train_step``                   ``step``: one training step
+``Model.fit``                          ``engine``: the compiled loop
+=====================================  ===================================================
 
-Equivalence with Keras is tested in ``tests/test_trainer_equivalence.py``.
+and around them: ``spec`` (what to train: :class:`MemberSpec` and its parts), ``views``
+(members' rows, scaled and stacked), ``stacking`` (members in a ``(views, slots)`` grid),
+``state`` (the typed structures handed to the loop), ``shuffling`` (per-member batch
+order, also for Keras), ``chunking`` (the memory budget), ``results`` and ``train``
+(:func:`train_members`). Equivalence with Keras is tested in
+``tests/test_trainer_equivalence.py``.
+
+Names are imported on first use (PEP 562), so that ``import cmloss.trainer`` and its
+settings need no TensorFlow until something is trained.
 """
 
 from __future__ import annotations
 
-from cmloss.trainer.networks import build_keras_model, initial_weights
-from cmloss.trainer.results import MemberResult
-from cmloss.trainer.shuffling import batch_order
-from cmloss.trainer.spec import (
-    AdaptiveSlope,
-    Architecture,
-    LossSpec,
-    MemberSpec,
-    OptimizerSpec,
-    Selection,
-)
-from cmloss.trainer.train import astra_tau, plan_stacks, train_members
+from cmloss.lazy import attach
 
 __all__ = [
     "AdaptiveSlope",
@@ -44,10 +43,26 @@ __all__ = [
     "MemberResult",
     "OptimizerSpec",
     "Selection",
-    "astra_tau",
     "batch_order",
     "build_keras_model",
     "initial_weights",
     "plan_stacks",
     "train_members",
 ]
+
+_HOME = {
+    "AdaptiveSlope": "spec",
+    "Architecture": "spec",
+    "LossSpec": "spec",
+    "MemberSpec": "spec",
+    "OptimizerSpec": "spec",
+    "Selection": "spec",
+    "MemberResult": "results",
+    "batch_order": "shuffling",
+    "build_keras_model": "networks",
+    "initial_weights": "networks",
+    "plan_stacks": "train",
+    "train_members": "train",
+}
+
+__getattr__, __dir__ = attach(__name__, {k: f".{v}" for k, v in _HOME.items()})

@@ -1,42 +1,47 @@
-"""The compiled training loop of a stack: many epochs per call, everything in-graph.
+"""The compiled training loop of a stack, many epochs per call: the twin of Keras' ``fit``.
 
 One call of the compiled program runs a block of *iterations* inside an XLA
 ``while_loop``. Iteration ``i`` (``0 <= i <= E`` for ``E`` epochs):
 
 1. evaluates the model on the validation rows with the current parameters, i.e. the
    parameters at the end of epoch ``i - 1`` (inference mode): the Keras ``val_*``
-   metrics of epoch ``i - 1``, and updates the best-on-validation snapshot (strict
-   improvement, so ties keep the earliest epoch, as Keras' ``EarlyStopping``; epochs
-   before the selection's ``start_from_epoch`` are not eligible);
+   metrics of epoch ``i - 1``, and updates the best-on-validation snapshot by the rule of
+   :class:`cmloss.callbacks.BestOnValidation` (``cmloss.trainer.epoch_rules.improves``);
 2. if ``i < E``, trains epoch ``i`` on the training rows: one full-batch step, or the
-   member's mini-batches in its own shuffled order, with the Keras optimizer's update;
-   the training loss and the training confusion cells are those Keras logs (outputs
-   before each update);
+   member's mini-batches in its own shuffled order (:mod:`~cmloss.trainer.step`); the
+   training loss and the training confusion cells are those Keras logs (outputs before
+   each update);
 3. sets the ASTra slope learning rate of epoch ``i + 1`` from epoch ``i``'s training
-   e-ratio (Eq. 10, :class:`cmloss.callbacks.AdaptiveSlopeRate`).
+   e-ratio (Eq. 10, the rule of :class:`cmloss.callbacks.AdaptiveSlopeRate`).
 
 The extra iteration ``E`` only validates. Training and validation rows are separate
 blocks (:mod:`cmloss.trainer.views`), so the backward pass runs on training rows only.
+:func:`program` compiles (once per layout), :func:`stack_data` and :func:`initial_state`
+give a built stack's inputs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
+import numpy as np
 import tensorflow as tf
 
-from cmloss.trainer import networks, objectives, optim
+from cmloss.trainer import epoch_rules, networks, objectives
 from cmloss.trainer.shuffling import epoch_permutation
-from cmloss.trainer.stacking import Layout
+from cmloss.trainer.stacking import Layout, Stack
+from cmloss.trainer.state import BestState, StackData, TrainState
+from cmloss.trainer.step import train_step
 
-__all__ = ["Program", "CURVES"]
+__all__ = ["Program", "CURVES", "program", "stack_data", "initial_state"]
 
 _XLA_FLAG = "--xla_cpu_experimental_ynn_fusion_type="
 """Turns off XLA:CPU's YNNPACK fusions, which turn the per-member sums over rows of this
-loop (bias gradients) into library calls several times slower than XLA's own fused loops
-(measured: 33 -> 19 ns per member-row and epoch for a BCE stack on this project's 2-core
-machine). CPU only; numerics unchanged up to summation order."""
+loop (bias gradients) into library calls slower than XLA's own fused loops
+(``benchmarks/trainer_benchmark.py`` measures the trainer's speed). CPU only; numerics
+unchanged up to summation order."""
 
 
 def _configure_xla() -> None:
@@ -64,13 +69,70 @@ CURVES = ("train_loss", "train_e_ratio", "slope", "slope_learning_rate")
 """Per-epoch training curves; validation curves are ``val_<metric>_apx``."""
 
 
-def _stack(values):
-    return tf.stack(values, axis=1)
+def _tensors(tree):
+    """NumPy leaves (in dicts and named tuples) as constant tensors, in their order."""
+    if isinstance(tree, dict):
+        return {k: _tensors(v) for k, v in tree.items()}
+    if isinstance(tree, tuple):
+        return type(tree)(*(_tensors(v) for v in tree))
+    return tf.constant(tree)
 
 
-def _cells(per_slot):
-    """List over slots of 4-tuples of ``(V,)`` -> 4-tuple of ``(V, M)``."""
-    return tuple(_stack([c[j] for c in per_slot]) for j in range(4))
+def stack_data(stack: Stack) -> StackData:
+    """The compiled loop's inputs for a built stack."""
+    v = stack.views
+    return _tensors(
+        StackData(
+            train_X=v.train_X,
+            train_y=v.train_y,
+            train_weight=v.train_weight,
+            val_X=v.val_X,
+            val_y=v.val_y,
+            val_weight=v.val_weight,
+            n_train=v.train_weight.sum(axis=1).astype(np.float32),
+            n_train_rows=v.n_train.astype(np.int64),
+            epochs=np.int32(stack.layout.epochs),
+            members=stack.constants,
+        )
+    )
+
+
+def initial_state(stack: Stack) -> TrainState:
+    """The state before the first iteration: initial parameters, zero optimizer state and
+    iterations, the first epoch's slope rate, and no best epoch yet."""
+    lay = stack.layout
+    V, M = lay.n_views, len(lay.slots)
+    params = _tensors(stack.params)
+    opt = {
+        n: {s: tf.zeros_like(params[n]) for s in lay.optimizer.slots}
+        for n in networks.trainable_names(lay.arch.kind)
+    }
+    best = ()
+    if lay.selection is not None:
+        worst = epoch_rules.worst_value(lay.selection.mode)
+        best = BestState(
+            params=dict(params),
+            value=tf.fill((V, M), tf.constant(worst, tf.float32)),
+            epoch=-tf.ones((V, M), tf.int32),
+            found=tf.zeros((V, M), tf.bool),
+        )
+    return TrainState(
+        params=params,
+        opt=opt,
+        iterations=tf.zeros((V, M), tf.int64),
+        slope_rate=tf.constant(stack.constants.slope_rate),
+        best=best,
+    )
+
+
+def _where_members(mask, new: dict, old: dict) -> dict:
+    """``new[name]`` for the members where ``mask`` ``(V, M)``, else ``old[name]``."""
+    out = {}
+    for name, value in new.items():
+        shape = tf.concat([tf.shape(mask), tf.ones([tf.rank(value) - 2], tf.int32)], 0)
+        keep = tf.reshape(mask, shape)
+        out[name] = tf.where(keep, value, old[name])
+    return out
 
 
 class Program:
@@ -79,129 +141,43 @@ class Program:
     Args:
         layout: the stack's static settings.
         block: iterations per call (the size of the per-call curve buffers).
+        formulation: the forward pass on shared rows (default
+            ``cmloss.trainer.networks.merged_slots``).
     """
 
-    def __init__(self, layout: Layout, block: int):
+    def __init__(self, layout: Layout, block: int, formulation=networks.merged_slots):
         self.layout = layout
         self.block = int(block)
-        self.names = networks.weight_names(layout.arch.kind, True)
-        self.trainable = networks.trainable_names(layout.arch.kind)
+        self.formulation = formulation
+        self.outputs = [slot.output for slot in layout.slots]
         self.run = tf.function(self._run, jit_compile=True, autograph=False)
         self.predict = tf.function(self._predict, jit_compile=True, autograph=False)
 
-    # ----------------------------------------------------------------- model pieces
-    def _slot_outputs(self, pre, params):
-        """Model outputs of every slot from the per-slot pre-activations."""
-        beta = params[networks.SLOPE]
-        return [
-            networks.output_head(o, slot.output, beta[:, m, None])
-            for m, (o, slot) in enumerate(zip(pre, self.layout.slots))
-        ]
-
-    def _weights(self, data, y, base, m):
-        """Training row weights of slot ``m``: multiplicity times class weight."""
-        cw0 = data["class_weight_0"][:, m, None]
-        cw1 = data["class_weight_1"][:, m, None]
-        return base * (y * cw1 + (1.0 - y) * cw0)
-
-    def _losses(self, data, y, outputs, base, n_rows):
-        """Per-member losses ``(V, M)`` and class-weighted training cells."""
-        losses, cells = [], []
-        for m, (slot, p) in enumerate(zip(self.layout.slots, outputs)):
-            yy = y if len(y.shape) == 2 else y[:, m]
-            bb = base if len(base.shape) == 2 else base[:, m]
-            nn = n_rows if len(n_rows.shape) == 1 else n_rows[:, m]
-            w = self._weights(data, yy, bb, m)
-            losses.append(objectives.member_losses(slot.loss, yy, p, w, nn))
-            cells.append(objectives.approx_cells(yy, p, w))
-        return _stack(losses), _cells(cells)
-
-    def _val_cells(self, data, outputs):
-        y, w = data["val_y"], data["val_weight"]
-        return _cells([objectives.approx_cells(y, p, w) for p in outputs])
-
-    def _mask_gradients(self, grads, data):
-        unit = data["unit_mask"]
-        out = dict(grads)
-        for name in ("hidden_kernel",):
-            if name in out:
-                out[name] = out[name] * unit[:, :, None, :]
-        for name in ("hidden_bias", "gamma", "beta"):
-            if name in out:
-                out[name] = out[name] * unit
-        if "output_kernel" in out:
-            out["output_kernel"] = out["output_kernel"] * unit[..., None]
-        out[networks.SLOPE] = out[networks.SLOPE] * tf.cast(data["astra"], tf.float32)
-        return out
-
-    def _apply(self, params, opt, iterations, grads, valid, slope_rate, data):
-        """One optimizer step for members where ``valid``; others keep their state."""
-        kind = self.layout.optimizer
-        lr = data["hyper"]["learning_rate"]
-        new_params, new_opt = dict(params), {}
-        for name in self.trainable:
-            rate = slope_rate if name == networks.SLOPE else lr
-            var, slots = kind.update(
-                params[name], grads[name], opt[name], rate, iterations, data["hyper"]
-            )
-            keep = tf.reshape(
-                valid, tf.concat([tf.shape(valid), tf.ones([tf.rank(var) - 2], tf.int32)], 0)
-            )
-            new_params[name] = tf.where(keep, var, params[name])
-            new_opt[name] = {k: tf.where(keep, s, opt[name][k]) for k, s in slots.items()}
-        return new_params, new_opt, iterations + tf.cast(valid, tf.int64)
-
-    @staticmethod
-    def _bn_update(params, updates, valid):
-        out = dict(params)
-        for name, value in updates.items():
-            out[name] = tf.where(valid[..., None], value, params[name])
-        return out
+    def _model_outputs(self, params, x):
+        """Model outputs of every slot on rows ``x`` shared by the view (inference)."""
+        pre, _ = networks.output_preactivations(
+            params, x, self.layout.arch, shared=True, training=False,
+            formulation=self.formulation,
+        )
+        return networks.model_outputs(pre, params, self.outputs)
 
     # ----------------------------------------------------------------- epochs
-    def _forward_train(self, params, data, x, y, base, n_rows, shared, training_weights):
-        watched = {n: params[n] for n in self.trainable}
-        with tf.GradientTape() as tape:
-            tape.watch(watched)
-            full = {**params, **watched}
-            o, updates = networks.hidden_output(
-                full, x, self.layout.arch, shared=shared, training=True, weights=training_weights
-            )
-            outputs = self._slot_outputs(o, full)
-            losses, cells = self._losses(data, y, outputs, base, n_rows)
-            total = tf.reduce_sum(tf.where(data["active"], losses, tf.zeros_like(losses)))
-        grads = tape.gradient(total, watched, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        return losses, cells, self._mask_gradients(grads, data), updates, outputs
-
-    def _full_batch_epoch(self, state, data, do_train):
+    def _full_batch_epoch(self, state: TrainState, data: StackData, do_train):
         """One full-batch step; returns (state, losses, training cells)."""
-        params = state["params"]
-        weights = data["train_weight"]
-        losses, cells, grads, updates, _ = self._forward_train(
-            params,
-            data,
-            data["train_X"],
-            data["train_y"],
-            weights,
-            data["n_train"],
-            True,
-            weights[:, None, :],
+        weights = data.train_weight
+        return train_step(
+            self.layout, self.formulation, state, data.members,
+            data.train_X, data.train_y, weights, data.n_train,
+            shared=True, bn_weights=weights[:, None, :], valid=data.members.active & do_train,
         )
-        valid = data["active"] & do_train
-        new_params, new_opt, iterations = self._apply(
-            params, state["opt"], state["iterations"], grads, valid, state["slope_rate"], data
-        )
-        new_params = self._bn_update(new_params, updates, valid)
-        state = {**state, "params": new_params, "opt": new_opt, "iterations": iterations}
-        return state, losses, cells
 
-    def _minibatch_epoch(self, state, data, epoch, do_train):
+    def _minibatch_epoch(self, state: TrainState, data: StackData, epoch, do_train):
         """All mini-batch steps of one epoch, each member in its own order."""
-        lay = self.layout
+        lay, members = self.layout, data.members
         V, M, B = lay.n_views, len(lay.slots), lay.batch_size
-        bs = data["batch_size"]
-        n_train = tf.broadcast_to(data["n_train_rows"][:, None], (V, M))
-        perm = epoch_permutation(data["shuffle_seed"], epoch, n_train, lay.n_rows)
+        bs = members.batch_size
+        n_train = tf.broadcast_to(data.n_train_rows[:, None], (V, M))
+        perm = epoch_permutation(members.shuffle_seed, epoch, n_train, lay.n_rows)
         j = tf.range(B, dtype=tf.int32)
         zero = tf.zeros((V, M), tf.float32)
 
@@ -211,21 +187,15 @@ class Program:
             real = (j < bs[..., None]) & (pos < tf.cast(n_train, tf.int32)[..., None])
             rows = tf.gather(perm, tf.minimum(pos, lay.n_rows - 1), batch_dims=2)
             flat = tf.reshape(rows, (V, M * B))
-            x = tf.reshape(
-                tf.gather(data["train_X"], flat, batch_dims=1), (V, M, B, lay.n_features)
-            )
-            y = tf.reshape(tf.gather(data["train_y"], flat, batch_dims=1), (V, M, B))
+            x = tf.reshape(tf.gather(data.train_X, flat, batch_dims=1), (V, M, B, lay.n_features))
+            y = tf.reshape(tf.gather(data.train_y, flat, batch_dims=1), (V, M, B))
             w = tf.cast(real, tf.float32)
             n_b = tf.reduce_sum(w, axis=-1)
-            losses, c, grads, updates, _ = self._forward_train(
-                st["params"], data, x, y, w, n_b, False, w
+            valid = members.active & (s < members.steps)
+            st, losses, c = train_step(
+                lay, self.formulation, st, members, x, y, w, n_b,
+                shared=False, bn_weights=w, valid=valid,
             )
-            valid = data["active"] & (s < data["steps"])
-            params, opt, iterations = self._apply(
-                st["params"], st["opt"], st["iterations"], grads, valid, st["slope_rate"], data
-            )
-            params = self._bn_update(params, updates, valid)
-            st = {**st, "params": params, "opt": opt, "iterations": iterations}
             vf = tf.cast(valid, tf.float32)
             cells = tuple(a + b * vf for a, b in zip(cells, c))
             return s + 1, st, loss_sum + losses * n_b * vf, n_sum + n_b * vf, cells
@@ -236,19 +206,41 @@ class Program:
         )
         return state, loss_sum / tf.maximum(n_sum, 1.0), cells
 
-    def _validate(self, params, data):
-        """Approximated confusion cells of the validation rows (inference mode)."""
-        o, _ = networks.hidden_output(
-            params, data["val_X"], self.layout.arch, shared=True, training=False
+    # ----------------------------------------------------------------- epoch rules
+    def _select(self, state: TrainState, data: StackData, epoch, value, params) -> TrainState:
+        """Best-on-validation for ``epoch``, whose parameters ``params`` (those before this
+        iteration's step) scored ``value``."""
+        sel, best = self.layout.selection, state.best
+        improved = data.members.active & epoch_rules.improves(
+            value, best.value, best.found, epoch,
+            mode=sel.mode, start_from_epoch=sel.start_from_epoch, xp=tf,
         )
-        return self._val_cells(data, self._slot_outputs(o, params))
+        return state._replace(
+            best=BestState(
+                params=_where_members(improved, params, best.params),
+                value=tf.where(improved, value, best.value),
+                epoch=tf.where(improved, epoch, best.epoch),
+                found=best.found | improved,
+            )
+        )
+
+    def _adapt_slope_rate(self, state: TrainState, data: StackData, e_ratio, do_train):
+        """Eq. 10 in double precision, as the callback computes it on Python floats."""
+        members = data.members
+        rate = tf.cast(state.slope_rate, tf.float64)
+        new = epoch_rules.next_slope_rate(
+            rate, tf.cast(e_ratio, tf.float64), members.slope_schedule, xp=tf
+        )
+        new = tf.where(members.adaptive_slope, tf.cast(new, tf.float32), state.slope_rate)
+        return state._replace(slope_rate=tf.where(do_train & members.astra, new, state.slope_rate))
 
     # ----------------------------------------------------------------- the loop
-    def _iteration(self, i, state, data):
+    def _iteration(self, i, state: TrainState, data: StackData):
         lay = self.layout
-        do_train = i < data["epochs"]
-        params = state["params"]
-        val = self._validate(params, data)
+        do_train = i < data.epochs
+        params = state.params  # the parameters at the end of epoch i - 1
+        out = self._model_outputs(params, data.val_X)
+        val = objectives.validation_cells(data.val_y, data.val_weight, out)
         if lay.full_batch:
             state, losses, cells = self._full_batch_epoch(state, data, do_train)
         else:
@@ -256,47 +248,22 @@ class Program:
                 state, data, tf.cast(i, tf.int64), do_train
             )
         val_metrics = {name: objectives.metric_of_cells(name, val) for name in lay.monitors}
-        # best-on-validation for epoch i - 1 (the parameters before this iteration's step)
         if lay.selection is not None:
-            value = val_metrics[lay.selection.monitor]
-            better = (
-                value < state["best_value"]
-                if lay.selection.mode == "min"
-                else value > state["best_value"]
-            )
-            eligible = i - 1 >= lay.selection.start_from_epoch
-            improved = data["active"] & (i >= 1) & eligible & (better | ~state["has_best"])
-            best_params = {}
-            for name in self.names:
-                keep = tf.reshape(
-                    improved,
-                    tf.concat(
-                        [tf.shape(improved), tf.ones([tf.rank(params[name]) - 2], tf.int32)], 0
-                    ),
-                )
-                best_params[name] = tf.where(keep, params[name], state["best_params"][name])
-            state = {
-                **state,
-                "best_params": best_params,
-                "best_value": tf.where(improved, value, state["best_value"]),
-                "best_epoch": tf.where(improved, tf.cast(i - 1, tf.int32), state["best_epoch"]),
-                "has_best": state["has_best"] | improved,
-            }
+            state = self._select(state, data, i - 1, val_metrics[lay.selection.monitor], params)
         e_ratio = objectives.metric_of_cells("e_ratio", cells)
-        rate_used = state["slope_rate"]
+        rate_used = state.slope_rate
         if lay.astra:
-            new_rate = optim.next_slope_rate(rate_used, e_ratio, data["slope_schedule"])
-            state = {**state, "slope_rate": tf.where(do_train & data["astra"], new_rate, rate_used)}
+            state = self._adapt_slope_rate(state, data, e_ratio, do_train)
         curves = {
             "train_loss": losses,
             "train_e_ratio": e_ratio,
-            "slope": networks.slope(state["params"][networks.SLOPE]),
+            "slope": networks.slope(state.params[networks.SLOPE]),
             "slope_learning_rate": rate_used,
         }
         curves.update({f"val_{k}_apx": v for k, v in val_metrics.items()})
         return state, curves
 
-    def _run(self, state, data, start, stop):
+    def _run(self, state: TrainState, data: StackData, start, stop):
         """Iterations ``start .. stop-1`` (``stop - start <= block``)."""
         keys = list(CURVES) + [f"val_{k}_apx" for k in self.layout.monitors]
         arrays = {
@@ -318,5 +285,17 @@ class Program:
 
     def _predict(self, params, x):
         """Model outputs ``(V, M, T)`` on shared rows ``x`` ``(V, T, d)`` (inference)."""
-        o, _ = networks.hidden_output(params, x, self.layout.arch, shared=True, training=False)
-        return tf.stack(self._slot_outputs(o, params), axis=1)
+        return tf.stack(self._model_outputs(params, x), axis=1)
+
+
+_PROGRAMS: dict = {}
+
+
+def program(layout: Layout, block: int, formulation=networks.merged_slots) -> Program:
+    """The compiled program of a layout, built once per (layout, block, formulation) in a
+    process. The number of epochs is a run-time input (:class:`StackData`), so stacks
+    that differ only in it share one program."""
+    key = (dataclasses.replace(layout, epochs=0), int(block), formulation)
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = Program(key[0], key[1], formulation)
+    return _PROGRAMS[key]

@@ -23,7 +23,15 @@ output weight of 0, so it is exactly inert.
 The forward pass uses the same primitives as the Keras layers (``matmul`` + bias,
 ``keras.ops.leaky_relu``, ``tf.nn.batch_normalization``, ``keras.ops.sigmoid``, and
 :func:`cmloss.core.astra.astra_z_logit` / :func:`~cmloss.core.astra.slope_from_beta` as in
-:class:`cmloss.layers.ASTra`).
+:class:`cmloss.layers.ASTra`). It runs in two parts: :func:`output_preactivations` (every
+layer up to the output unit's pre-activation) and :func:`model_outputs` (the output
+activation of each slot: sigmoid, linear or ASTra).
+
+On rows shared by the ``M`` members of a view, the pre-activations of the ``slp`` and
+``mlp`` families come from a *formulation*, a function ``(params, x, arch) -> list of M
+tensors (V, N)``: :func:`merged_slots` (all slots' hidden layers as one matmul) unless a
+caller passes another to :func:`cmloss.trainer.train_members` (``formulation=``, for
+``benchmarks/formulation_benchmark.py``, which times the layouts it was chosen over).
 """
 
 from __future__ import annotations
@@ -38,14 +46,21 @@ from cmloss.core.astra import astra_z_logit, beta_from_slope, slope_from_beta, s
 from cmloss.trainer.spec import Architecture, MemberSpec
 
 __all__ = [
+    "SLOPE",
     "weight_names",
     "weight_shapes",
     "trainable_names",
     "initial_weights",
     "build_keras_model",
-    "hidden_output",
+    "merged_dense",
+    "merged_output_unit",
+    "merged_slots",
+    "output_preactivations",
     "output_head",
+    "model_outputs",
     "slope",
+    "mask_padding_gradients",
+    "with_moving_statistics",
 ]
 
 SLOPE = "slope_beta"
@@ -208,37 +223,38 @@ def _batch_norm(z, params, arch: Architecture, training: bool, weights):
     return out, new_mean, new_var
 
 
-def _merged_dense(x, kernel, bias):
+def merged_dense(x, kernel, bias):
     """All slots' ``x @ kernel[:, m] + bias[:, m]`` as one matmul per view.
 
     ``x``: ``(V, N, d)``; ``kernel``: ``(V, M, d, u)``; returns ``(V, N, M * u)`` with slot
-    ``m`` in columns ``m*u .. (m+1)*u - 1``. One dot with ``M * u`` columns runs 2.4-2.6
-    times faster than ``M`` dots with ``u`` columns under XLA:CPU for these thin shapes
-    (measured for ``(d, u)`` = (3, 2), (8, 5), (22, 12)), its gradient included; the
-    whole training step, 1.1-1.6 times faster (``benchmarks/formulation_benchmark.py``,
-    which also times the other layouts tried).
+    ``m`` in columns ``m*u .. (m+1)*u - 1``. One dot with ``M * u`` columns instead of
+    ``M`` dots with ``u`` columns: for these thin shapes XLA:CPU runs it faster, gradient
+    included (``benchmarks/formulation_benchmark.py`` measures it against the other
+    layouts tried; its results are in ``benchmarks/results/``).
     """
     V, M, d, u = kernel.shape
     flat = tf.reshape(tf.transpose(kernel, [0, 2, 1, 3]), (V, d, M * u))
     return tf.einsum("vnd,vdk->vnk", x, flat) + tf.reshape(bias, (V, 1, M * u))
 
 
-def _shared_slots(params: dict, x, arch: Architecture) -> list:
-    """Output pre-activations ``(V, N)`` of every slot, on rows shared by the view.
+def merged_slots(params: dict, x, arch: Architecture) -> list:
+    """The library's formulation: output pre-activations ``(V, N)`` of every slot, on rows
+    ``x`` ``(V, N, d)`` shared by the view (``slp`` and ``mlp`` families).
 
-    The whole network runs on ``(V, N, M, ...)`` tensors and only the output is sliced
-    per slot, so the backward pass joins the slots' gradients on the ``(V, N, M)`` output
-    rather than on the ``M``-times wider hidden layer."""
+    The whole network runs on ``(V, N, M, ...)`` tensors (:func:`merged_dense`) and only
+    the output is sliced per slot, so the backward pass joins the slots' gradients on the
+    ``(V, N, M)`` output rather than on the ``M``-times wider hidden layer."""
     if arch.kind == "slp":
-        o = _merged_dense(x, params["kernel"], params["bias"])
+        o = merged_dense(x, params["kernel"], params["bias"])
         return [o[:, :, m] for m in range(o.shape[-1])]
-    z = _merged_dense(x, params["hidden_kernel"], params["hidden_bias"])
-    return _slot_outputs(keras.ops.leaky_relu(z, negative_slope=arch.negative_slope), params)
+    z = merged_dense(x, params["hidden_kernel"], params["hidden_bias"])
+    return merged_output_unit(keras.ops.leaky_relu(z, negative_slope=arch.negative_slope), params)
 
 
-def _slot_outputs(a, params) -> list:
+def merged_output_unit(a, params) -> list:
     """The output unit of every slot on merged hidden activations ``a`` ``(V, N, M * h)``
-    (slot ``m`` in columns ``m*h .. (m+1)*h - 1``): a list of ``M`` tensors ``(V, N)``."""
+    (slot ``m`` in columns ``m*h .. (m+1)*h - 1``): a list of ``M`` pre-activations
+    ``(V, N)``."""
     V, M, _, h = params["hidden_kernel"].shape
     a = tf.reshape(a, (V, -1, M, h))
     o = tf.reduce_sum(a * params["output_kernel"][:, None, :, :, 0], axis=-1)
@@ -246,8 +262,15 @@ def _slot_outputs(a, params) -> list:
     return [o[:, :, m] for m in range(M)]
 
 
-def hidden_output(
-    params: dict, x, arch: Architecture, *, shared: bool, training: bool = False, weights=None
+def output_preactivations(
+    params: dict,
+    x,
+    arch: Architecture,
+    *,
+    shared: bool,
+    training: bool = False,
+    weights=None,
+    formulation=merged_slots,
 ):
     """Pre-activation of the output unit of every member, slot by slot.
 
@@ -258,24 +281,25 @@ def hidden_output(
         shared: whether the ``M`` members of a view see the same rows.
         training: BatchNormalization in training mode (batch statistics).
         weights: row weights ``(V, M, N)`` (or broadcastable) for the batch moments.
+        formulation: computes the ``slp``/``mlp`` pre-activations on shared rows
+            (default :func:`merged_slots`).
 
     Returns:
-        ``(outputs, updates)``: a list of ``M`` tensors ``(V, N)``, one per slot, and a
-        dict of new non-trainable weights (BatchNormalization's moving statistics, in
-        training mode). On shared rows, the first layer of all slots is one matmul; the rest
-        is computed slot by slot, so that XLA fuses each slot's output, loss and metrics
-        separately.
+        ``(pre, updates)``: a list of ``M`` tensors ``(V, N)``, one per slot, and a dict of
+        new non-trainable weights (BatchNormalization's moving statistics, in training
+        mode). Everything after the pre-activations is computed slot by slot, so that XLA
+        fuses each slot's output, loss and metrics separately.
     """
     M = params["output_bias" if arch.kind != "slp" else "bias"].shape[1]
     if arch.kind == "bn_mlp" or not shared:
-        o, updates = _hidden_output_per_member(
+        o, updates = _preactivations_per_member(
             params, x, arch, shared=shared, training=training, weights=weights
         )
         return [o[:, m] for m in range(M)], updates
-    return _shared_slots(params, x, arch), {}
+    return formulation(params, x, arch), {}
 
 
-def _hidden_output_per_member(params, x, arch, *, shared, training, weights):
+def _preactivations_per_member(params, x, arch, *, shared, training, weights):
     updates = {}
     if arch.kind == "slp":
         o = _dense(x, params["kernel"], params["bias"], shared)
@@ -295,6 +319,39 @@ def _hidden_output_per_member(params, x, arch, *, shared, training, weights):
 def slope(beta):
     """The ASTra slope ``b`` of Eq. 7 (:func:`cmloss.core.astra.slope_from_beta`)."""
     return slope_from_beta(beta)
+
+
+def model_outputs(pre, params: dict, outputs) -> list:
+    """Model outputs of every slot from their pre-activations ``pre`` (a list of ``M``
+    tensors ``(V, N)``), for the slots' output kinds ``outputs`` (``M`` names)."""
+    beta = params[SLOPE]
+    return [output_head(o, kind, beta[:, m, None]) for m, (o, kind) in enumerate(zip(pre, outputs))]
+
+
+def mask_padding_gradients(grads: dict, unit_mask, astra) -> dict:
+    """Gradients with padding zeroed: the hidden units a member does not have
+    (``unit_mask`` ``(V, M, h)``) and the slope of members without an ASTra output
+    (``astra`` ``(V, M)`` bool), so that padding stays exactly inert."""
+    out = dict(grads)
+    for name in ("hidden_kernel",):
+        if name in out:
+            out[name] = out[name] * unit_mask[:, :, None, :]
+    for name in ("hidden_bias", "gamma", "beta"):
+        if name in out:
+            out[name] = out[name] * unit_mask
+    if "output_kernel" in out:
+        out["output_kernel"] = out["output_kernel"] * unit_mask[..., None]
+    out[SLOPE] = out[SLOPE] * tf.cast(astra, tf.float32)
+    return out
+
+
+def with_moving_statistics(params: dict, updates: dict, valid) -> dict:
+    """``params`` with BatchNormalization's new moving statistics ``updates`` taken for the
+    members where ``valid`` ``(V, M)`` (Keras assigns them in every training step)."""
+    out = dict(params)
+    for name, value in updates.items():
+        out[name] = tf.where(valid[..., None], value, params[name])
+    return out
 
 
 def output_head(o, output: str, beta=None):

@@ -14,6 +14,9 @@ the member's class weight, exactly as Keras passes ``sample_weight``:
 Monitored metrics are those of :class:`cmloss.metrics.ConfusionMatrixMetric` with
 ``approximate=True``: a metric of :mod:`cmloss.core.cm_metrics` on
 :func:`cmloss.core.confusion.soft_confusion_matrix` of the model output.
+
+:func:`slot_losses` and :func:`validation_cells` apply these to every slot of a stack
+(one slot, one loss; results stacked to ``(V, M)``).
 """
 
 from __future__ import annotations
@@ -24,8 +27,16 @@ from cmloss.core import cm_metrics
 from cmloss.core.confusion import ConfusionMatrix, soft_confusion_matrix
 from cmloss.losses import binary_crossentropy, confusion_matrix_loss, mean_squared_error
 from cmloss.trainer.spec import LossSpec
+from cmloss.trainer.state import MemberConstants
 
-__all__ = ["member_losses", "approx_cells", "metric_of_cells"]
+__all__ = [
+    "member_losses",
+    "approx_cells",
+    "metric_of_cells",
+    "row_weights",
+    "slot_losses",
+    "validation_cells",
+]
 
 
 def member_losses(loss: LossSpec, y, p, weight, n_rows):
@@ -64,3 +75,48 @@ def approx_cells(y, p, weight) -> ConfusionMatrix:
 def metric_of_cells(name: str, cells) -> tf.Tensor:
     """A registered metric of accumulated cells, with the metrics' ``zero_division=0``."""
     return cm_metrics.get_metric(name).fn(*cells, zero_division=0.0)
+
+
+def _stack(values):
+    return tf.stack(values, axis=1)
+
+
+def _cells(per_slot):
+    """List over slots of 4-tuples of ``(V,)`` -> 4-tuple of ``(V, M)``."""
+    return tuple(_stack([c[j] for c in per_slot]) for j in range(4))
+
+
+def row_weights(members: MemberConstants, y, base, m: int):
+    """Training row weights of slot ``m``: multiplicity (or batch mask) ``base`` times the
+    class weight of each row's label ``y`` (Keras' ``class_weight``)."""
+    cw0 = members.class_weight_0[:, m, None]
+    cw1 = members.class_weight_1[:, m, None]
+    return base * (y * cw1 + (1.0 - y) * cw0)
+
+
+def slot_losses(slots, members: MemberConstants, y, outputs, base, n_rows):
+    """Per-member losses ``(V, M)`` and class-weighted training cells of every slot.
+
+    Args:
+        slots: the stack's slots (each with its ``loss``).
+        members: the per-member constants (class weights).
+        y: labels ``(V, N)`` shared by a view's slots, or ``(V, M, N)``.
+        outputs: model outputs, a list of ``M`` tensors ``(V, N)``.
+        base: row multiplicities (or batch masks), shaped as ``y``.
+        n_rows: real rows per member, ``(V,)`` or ``(V, M)``.
+    """
+    losses, cells = [], []
+    for m, (slot, p) in enumerate(zip(slots, outputs)):
+        yy = y if len(y.shape) == 2 else y[:, m]
+        bb = base if len(base.shape) == 2 else base[:, m]
+        nn = n_rows if len(n_rows.shape) == 1 else n_rows[:, m]
+        w = row_weights(members, yy, bb, m)
+        losses.append(member_losses(slot.loss, yy, p, w, nn))
+        cells.append(approx_cells(yy, p, w))
+    return _stack(losses), _cells(cells)
+
+
+def validation_cells(y, weight, outputs):
+    """Approximated confusion cells ``(V, M)`` of the validation rows (labels ``y`` and
+    multiplicities ``weight`` ``(V, N)``) for every slot's outputs."""
+    return _cells([approx_cells(y, p, weight) for p in outputs])

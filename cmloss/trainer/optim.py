@@ -1,4 +1,4 @@
-"""Keras' Adam, SGD and RMSprop for a stack of members, and the in-graph slope-rate rule.
+"""Keras' Adam, SGD and RMSprop for a stack of members (the twin of :mod:`cmloss.optimizers`).
 
 Each update repeats, operation for operation, the ``update_step`` of the Keras 3
 optimizer of the same name (``keras/src/optimizers/{adam,sgd,rmsprop}.py``) on tensors
@@ -6,19 +6,22 @@ whose two leading axes index the members; every hyper-parameter is a per-member
 ``(V, M)`` tensor. As in Keras, the iteration count is one per optimizer (per member),
 Python-float constants such as ``1 - beta_1`` are formed in double precision and then
 cast to float32, and the ASTra slope is updated with its own learning rate
-(:mod:`cmloss.optimizers`).
+(:mod:`cmloss.optimizers`), whose once-per-epoch schedule (Eq. 10) is in
+``cmloss.trainer.epoch_rules``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from cmloss.trainer.spec import AdaptiveSlope, OptimizerSpec
+from cmloss.trainer.networks import SLOPE
+from cmloss.trainer.spec import OptimizerSpec
 
-__all__ = ["OptimizerKind", "hyperparameters", "next_slope_rate", "slope_rate_constants"]
+__all__ = ["Hyperparameters", "OptimizerKind", "hyperparameters", "apply_updates"]
 
 _SLOTS = {"adam": ("m", "v"), "sgd": (), "sgd_momentum": ("momentum",), "rmsprop": ("velocity",)}
 
@@ -27,7 +30,21 @@ def _kind(spec: OptimizerSpec) -> str:
     return "sgd_momentum" if spec.name == "sgd" and spec.momentum else spec.name
 
 
-def hyperparameters(specs: np.ndarray) -> dict[str, np.ndarray]:
+class Hyperparameters(NamedTuple):
+    """Per-member float32 constants of the optimizers, each ``(V, M)``."""
+
+    learning_rate: np.ndarray
+    beta_1: np.ndarray
+    beta_2: np.ndarray
+    one_minus_beta_1: np.ndarray
+    one_minus_beta_2: np.ndarray
+    epsilon: np.ndarray
+    rho: np.ndarray
+    one_minus_rho: np.ndarray
+    momentum: np.ndarray
+
+
+def hyperparameters(specs: np.ndarray) -> Hyperparameters:
     """Per-member float32 constants from a ``(V, M)`` object array of
     :class:`OptimizerSpec` (``None`` for padding members)."""
 
@@ -38,17 +55,17 @@ def hyperparameters(specs: np.ndarray) -> dict[str, np.ndarray]:
                 out[idx] = np.float32(fn(spec))
         return out
 
-    return {
-        "learning_rate": grid(lambda s: s.learning_rate),
-        "beta_1": grid(lambda s: s.beta_1),
-        "beta_2": grid(lambda s: s.beta_2),
-        "one_minus_beta_1": grid(lambda s: 1 - s.beta_1),
-        "one_minus_beta_2": grid(lambda s: 1 - s.beta_2),
-        "epsilon": grid(lambda s: s.epsilon),
-        "rho": grid(lambda s: s.rho),
-        "one_minus_rho": grid(lambda s: 1 - s.rho),
-        "momentum": grid(lambda s: s.momentum),
-    }
+    return Hyperparameters(
+        learning_rate=grid(lambda s: s.learning_rate),
+        beta_1=grid(lambda s: s.beta_1),
+        beta_2=grid(lambda s: s.beta_2),
+        one_minus_beta_1=grid(lambda s: 1 - s.beta_1),
+        one_minus_beta_2=grid(lambda s: 1 - s.beta_2),
+        epsilon=grid(lambda s: s.epsilon),
+        rho=grid(lambda s: s.rho),
+        one_minus_rho=grid(lambda s: 1 - s.rho),
+        momentum=grid(lambda s: s.momentum),
+    )
 
 
 def _expand(h, like):
@@ -76,7 +93,7 @@ class OptimizerKind:
         """Names of the per-variable state tensors (Keras' optimizer variables)."""
         return _SLOTS[self.kind]
 
-    def update(self, var, grad, slots: dict, lr, iterations, hyper: dict):
+    def update(self, var, grad, slots: dict, lr, iterations, hyper: Hyperparameters):
         """One Keras ``update_step`` for every member.
 
         Args:
@@ -85,14 +102,14 @@ class OptimizerKind:
             slots: the state tensors of this variable, by name.
             lr: per-member learning rate ``(V, M)`` (float32).
             iterations: per-member iteration count before this step, ``(V, M)`` int64.
-            hyper: per-member constants (:func:`hyperparameters`), ``(V, M)`` tensors.
+            hyper: per-member constants (:class:`Hyperparameters` of ``(V, M)`` tensors).
 
         Returns:
             ``(new_var, new_slots)``.
         """
         lr = _expand(tf.cast(lr, var.dtype), var)
         grad = tf.cast(grad, var.dtype)
-        h = {k: _expand(v, var) for k, v in hyper.items()}
+        h = {k: _expand(v, var) for k, v in hyper._asdict().items()}
         if self.kind == "adam":
             local_step = _expand(tf.cast(iterations + 1, var.dtype), var)
             beta_1_power = tf.pow(h["beta_1"], local_step)
@@ -113,35 +130,41 @@ class OptimizerKind:
         return var - increment, {"velocity": velocity}
 
 
-def slope_rate_constants(schedules: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-member float64 constants of Eq. 10 from a ``(V, M)`` object array of
-    :class:`AdaptiveSlope` or ``None`` (fixed rate: ``adaptive`` is 0)."""
-    keys = ("minimum", "maximum", "k_mult", "k_dec")
-    out = {k: np.ones(schedules.shape, np.float64) for k in keys}
-    out["adaptive"] = np.zeros(schedules.shape, bool)
-    for idx, sched in np.ndenumerate(schedules):
-        if isinstance(sched, AdaptiveSlope):
-            for k in keys:
-                out[k][idx] = getattr(sched, k)
-            out["adaptive"][idx] = True
-    return out
-
-
-def next_slope_rate(rate, e_ratio, constants: dict):
-    """Eq. 10 in-graph, with the arithmetic of
-    :func:`cmloss.callbacks.next_slope_learning_rate` as called by
-    :class:`cmloss.callbacks.AdaptiveSlopeRate`: the float32 rate is read as a double,
-    multiplied by ``k_mult`` or ``k_dec`` and clipped in double precision, and stored
-    back as float32. An e-ratio of exactly 1 (or NaN) leaves the rate unchanged.
+def apply_updates(
+    kind: OptimizerKind,
+    trainable: tuple[str, ...],
+    params: dict,
+    opt: dict,
+    iterations,
+    grads: dict,
+    valid,
+    slope_rate,
+    hyper: Hyperparameters,
+):
+    """One optimizer step (Keras' ``apply_gradients``) for the members where ``valid``
+    ``(V, M)``; the others keep their variables, state and iteration count.
 
     Args:
-        rate: the rate used in the epoch just finished, float32 ``(V, M)``.
-        e_ratio: that epoch's training e-ratio, ``(V, M)``.
-        constants: :func:`slope_rate_constants` as float64 tensors (``adaptive`` bool).
+        kind: the update rule.
+        trainable: the names of the variables to update.
+        params: variables by weight name, ``(V, M) + shape``.
+        opt: the optimizer state of each trainable variable, by slot name.
+        iterations: per-member iteration counts ``(V, M)`` int64.
+        grads: gradients by weight name.
+        valid: which members take the step.
+        slope_rate: the ASTra slope's learning rate ``(V, M)``.
+        hyper: the per-member constants.
+
+    Returns:
+        ``(params, opt, iterations)`` after the step.
     """
-    r = tf.cast(rate, tf.float64)
-    e = tf.cast(e_ratio, tf.float64)
-    up = tf.minimum(constants["k_mult"] * r, constants["maximum"])
-    down = tf.maximum(constants["k_dec"] * r, constants["minimum"])
-    new = tf.where(e > 1.0, up, tf.where(e < 1.0, down, r))
-    return tf.where(constants["adaptive"], tf.cast(new, tf.float32), rate)
+    new_params, new_opt = dict(params), {}
+    for name in trainable:
+        rate = slope_rate if name == SLOPE else hyper.learning_rate
+        var, slots = kind.update(params[name], grads[name], opt[name], rate, iterations, hyper)
+        keep = tf.reshape(
+            valid, tf.concat([tf.shape(valid), tf.ones([tf.rank(var) - 2], tf.int32)], 0)
+        )
+        new_params[name] = tf.where(keep, var, params[name])
+        new_opt[name] = {k: tf.where(keep, s, opt[name][k]) for k, s in slots.items()}
+    return new_params, new_opt, iterations + tf.cast(valid, tf.int64)

@@ -31,7 +31,7 @@ class MemberResult:
         threshold: the decision threshold to apply to ``test_scores`` (0.5: sigmoid and
             the ASTra layer's z output pivot at 0.5; also 0.5 for a linear MSE output).
         selected_epoch: the 0-based epoch whose parameters were kept (the last epoch
-            without selection).
+            without selection, or when the monitored value was NaN at every epoch).
         final_b: the ASTra slope ``b`` of the kept parameters (``None`` without ASTra).
         weights: the kept parameters as a Keras ``get_weights()`` list.
         last_weights: the parameters after the last epoch, as a ``get_weights()`` list.
@@ -41,7 +41,7 @@ class MemberResult:
             without ASTra).
         train_loss: the training loss of every epoch (full resolution).
         best_value: the monitored validation value at the selected epoch (NaN without
-            selection).
+            selection, or when no epoch could be selected).
         fit_seconds: this member's share of its stack's wall time (stack time divided by
             the stack's members).
         stack_seconds: wall time of the whole stack (compilation included).

@@ -2,8 +2,9 @@
 
 A member names its architecture, loss, output, optimizer, rows and seed. Members whose
 *static* settings agree (architecture family, optimizer kind, batch mode, epochs,
-selection) are trained together in one compiled stack; within a stack, members with the
-same loss and output form a *segment* (see :mod:`cmloss.trainer.engine`).
+selection) are trained together in one compiled stack; within a stack, each member takes
+a *slot*, and slot ``m`` runs the same loss and output for every view
+(:mod:`cmloss.trainer.stacking`).
 
 Every setting mirrors a Keras object, so that a member is exactly a Keras ``model.fit``
 run (:func:`cmloss.trainer.networks.build_keras_model`, :meth:`LossSpec.keras_loss`,
@@ -12,6 +13,7 @@ run (:func:`cmloss.trainer.networks.build_keras_model`, :meth:`LossSpec.keras_lo
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +22,9 @@ from types import MappingProxyType
 import numpy as np
 
 from cmloss.core import cm_metrics, soft_steps
-from cmloss.core.validation import check_int, check_positive, check_probability
+from cmloss.core.validation import check_positive, check_probability
+from cmloss.trainer import epoch_rules
+from cmloss.trainer.epoch_rules import AdaptiveSlope, check_selection
 
 __all__ = [
     "Architecture",
@@ -205,7 +209,9 @@ class LossSpec:
         if self.kind == "dice":
             return "f1"
         if self.metric == "f_beta":
-            return _FBeta(self.beta, self.zero_division)
+            return functools.partial(
+                cm_metrics.f_beta, beta=self.beta, zero_division=self.zero_division
+            )
         return self.metric
 
     def keras_loss(self):
@@ -226,48 +232,6 @@ class LossSpec:
             )
         return losses.ConfusionMatrixLoss(
             self.metric, self.soft_step, zero_division=self.zero_division
-        )
-
-
-@dataclass(frozen=True)
-class _FBeta:
-    """``f_beta`` with fixed beta, a hashable callable ``(tn, fp, fn, tp) -> score``."""
-
-    beta: float
-    zero_division: float
-
-    def __call__(self, tn, fp, fn, tp):
-        return cm_metrics.f_beta(tn, fp, fn, tp, beta=self.beta, zero_division=self.zero_division)
-
-
-@dataclass(frozen=True)
-class AdaptiveSlope:
-    """The ASTra paper's adaptive slope learning rate (Eq. 10), as
-    :class:`cmloss.callbacks.AdaptiveSlopeRate`: applied once per epoch from the training
-    e-ratio; the rate of epoch ``e + 1`` follows from epoch ``e``'s e-ratio."""
-
-    initial: float = 0.01
-    minimum: float = 0.01
-    maximum: float = 0.5
-    k_mult: float = 1.1
-    k_dec: float = 0.99
-
-    def __post_init__(self):
-        for name in ("initial", "minimum", "maximum", "k_mult", "k_dec"):
-            check_positive(getattr(self, name), name)
-        if not self.minimum <= self.initial <= self.maximum:
-            raise ValueError(f"initial must lie in [minimum, maximum]; got {self}.")
-
-    def keras_callback(self):
-        """The equivalent :class:`cmloss.callbacks.AdaptiveSlopeRate`."""
-        from cmloss.callbacks import AdaptiveSlopeRate
-
-        return AdaptiveSlopeRate(
-            initial=self.initial,
-            minimum=self.minimum,
-            maximum=self.maximum,
-            k_mult=self.k_mult,
-            k_dec=self.k_dec,
         )
 
 
@@ -332,8 +296,9 @@ class OptimizerSpec:
 @dataclass(frozen=True)
 class Selection:
     """Best-on-validation: keep the epoch with the best approximated validation metric, as
-    :class:`cmloss.callbacks.BestOnValidation` (``mode="min"``: strictly lower improves,
-    so ties keep the earliest epoch).
+    :class:`cmloss.callbacks.BestOnValidation`, by the same rule (``mode="min"``: strictly
+    lower improves, so ties keep the earliest epoch; a NaN value never improves, and if
+    every epoch is NaN the last weights are kept, with a warning).
 
     Args:
         monitor: a metric name of :data:`cmloss.core.cm_metrics.METRICS` computed on the
@@ -344,15 +309,13 @@ class Selection:
     """
 
     monitor: str = "fnr"
-    mode: str = "min"
-    start_from_epoch: int = 0
+    mode: str = epoch_rules.DEFAULT_MODE
+    start_from_epoch: int = epoch_rules.DEFAULT_START
 
     def __post_init__(self):
         object.__setattr__(self, "monitor", cm_metrics.get_metric(self.monitor).name)
-        _choice(self.mode, ("min", "max"), "mode")
-        object.__setattr__(
-            self, "start_from_epoch", check_int(self.start_from_epoch, "start_from_epoch")
-        )
+        start = check_selection(self.mode, self.start_from_epoch)
+        object.__setattr__(self, "start_from_epoch", start)
 
     @property
     def log_key(self) -> str:

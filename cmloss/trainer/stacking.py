@@ -18,10 +18,21 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cmloss.trainer import networks, optim
+from cmloss.trainer.epoch_rules import AdaptiveSlope, SlopeRateConstants
 from cmloss.trainer.spec import Architecture, LossSpec, MemberSpec, Selection
+from cmloss.trainer.state import MemberConstants
 from cmloss.trainer.views import ViewSet, build_views, view_key
 
-__all__ = ["Slot", "Layout", "Stack", "stack_key", "group_members", "build_stack"]
+__all__ = [
+    "Slot",
+    "Layout",
+    "Stack",
+    "stack_key",
+    "group_members",
+    "views_of",
+    "slot_counts",
+    "build_stack",
+]
 
 
 @dataclass(frozen=True)
@@ -79,11 +90,6 @@ class Layout:
             names.append(self.selection.monitor)
         return tuple(names)
 
-    @property
-    def n_members(self) -> int:
-        """Grid size ``V * M``."""
-        return self.n_views * len(self.slots)
-
 
 def stack_key(member: MemberSpec) -> tuple:
     """Members with equal keys can be trained in one stack."""
@@ -117,8 +123,11 @@ def views_of(members: Sequence[MemberSpec], indices: Sequence[int]) -> dict[tupl
     return views
 
 
-def _slots(members, view_groups) -> tuple[list[Slot], np.ndarray]:
-    """Slot list and the ``(V, M)`` grid of member indices (-1: padding)."""
+def slot_counts(
+    members: Sequence[MemberSpec], view_groups: Sequence[Sequence[int]]
+) -> dict[Slot, int]:
+    """How many slots of each (loss, output) a stack of these views needs: the most
+    members with that loss and output in one view (first-seen order)."""
     need: dict[Slot, int] = {}
     for group in view_groups:
         counts: dict[Slot, int] = {}
@@ -127,7 +136,12 @@ def _slots(members, view_groups) -> tuple[list[Slot], np.ndarray]:
             counts[s] = counts.get(s, 0) + 1
         for s, c in counts.items():
             need[s] = max(need.get(s, 0), c)
-    slots = [s for s, c in need.items() for _ in range(c)]
+    return need
+
+
+def _slots(members, view_groups) -> tuple[list[Slot], np.ndarray]:
+    """Slot list and the ``(V, M)`` grid of member indices (-1: padding)."""
+    slots = [s for s, c in slot_counts(members, view_groups).items() for _ in range(c)]
     grid = -np.ones((len(view_groups), len(slots)), np.int64)
     for v, group in enumerate(view_groups):
         for i in group:
@@ -146,7 +160,7 @@ class Stack:
         views: the stacked views.
         grid: ``(V, M)`` member indices into ``members`` (-1: padding).
         members: the members of the whole call (indexed by ``grid``).
-        consts: per-member constant arrays (``(V, M)`` leading axes).
+        constants: per-member constants (:class:`cmloss.trainer.state.MemberConstants`).
         params: initial parameters by weight name, ``(V, M) + shape``.
     """
 
@@ -154,16 +168,25 @@ class Stack:
     views: ViewSet
     grid: np.ndarray
     members: Sequence[MemberSpec]
-    consts: dict
+    constants: MemberConstants
     params: dict
 
-    def member(self, v: int, m: int) -> MemberSpec | None:
-        """The member at a grid cell (``None`` for padding)."""
-        i = self.grid[v, m]
-        return None if i < 0 else self.members[i]
+
+def _slope_schedule(schedules: np.ndarray) -> tuple[SlopeRateConstants, np.ndarray]:
+    """Eq. 10's float64 constants of each member from a ``(V, M)`` object array of
+    :class:`AdaptiveSlope` or ``None`` (fixed rate), and which members adapt."""
+    fields = SlopeRateConstants._fields
+    out = {k: np.ones(schedules.shape, np.float64) for k in fields}
+    adaptive = np.zeros(schedules.shape, bool)
+    for idx, sched in np.ndenumerate(schedules):
+        if isinstance(sched, AdaptiveSlope):
+            for k in fields:
+                out[k][idx] = getattr(sched, k)
+            adaptive[idx] = True
+    return SlopeRateConstants(**out), adaptive
 
 
-def _consts(members, grid, layout: Layout) -> dict:
+def _constants(members, grid, layout: Layout) -> MemberConstants:
     V, M = grid.shape
     spec = np.empty((V, M), object)
     for idx, i in np.ndenumerate(grid):
@@ -184,19 +207,21 @@ def _consts(members, grid, layout: Layout) -> dict:
     schedules = grid_of(
         lambda s: s.optimizer.adaptive_slope if s.output == "astra" else None, object, None
     )
-    return {
-        "active": grid >= 0,
-        "astra": grid_of(lambda s: s.output == "astra", bool, False),
-        "class_weight_0": grid_of(lambda s: (s.class_weight or (1.0, 1.0))[0], np.float32, 1.0),
-        "class_weight_1": grid_of(lambda s: (s.class_weight or (1.0, 1.0))[1], np.float32, 1.0),
-        "slope_rate": grid_of(lambda s: s.optimizer.initial_slope_rate, np.float32, 0.01),
-        "shuffle_seed": grid_of(lambda s: s.shuffle_seed, np.int64),
-        "batch_size": grid_of(lambda s: s.batch_size(), np.int32, 1),
-        "steps": grid_of(lambda s: s.steps_per_epoch(), np.int32, 0),
-        "unit_mask": unit_mask,
-        "hyper": optim.hyperparameters(grid_of(lambda s: s.optimizer, object, None)),
-        "slope_schedule": optim.slope_rate_constants(schedules),
-    }
+    schedule, adaptive = _slope_schedule(schedules)
+    return MemberConstants(
+        active=grid >= 0,
+        astra=grid_of(lambda s: s.output == "astra", bool, False),
+        class_weight_0=grid_of(lambda s: (s.class_weight or (1.0, 1.0))[0], np.float32, 1.0),
+        class_weight_1=grid_of(lambda s: (s.class_weight or (1.0, 1.0))[1], np.float32, 1.0),
+        slope_rate=grid_of(lambda s: s.optimizer.initial_slope_rate, np.float32, 0.01),
+        adaptive_slope=adaptive,
+        slope_schedule=schedule,
+        shuffle_seed=grid_of(lambda s: s.shuffle_seed, np.int64),
+        batch_size=grid_of(lambda s: s.batch_size(), np.int32, 1),
+        steps=grid_of(lambda s: s.steps_per_epoch(), np.int32, 0),
+        unit_mask=unit_mask,
+        hyper=optim.hyperparameters(grid_of(lambda s: s.optimizer, object, None)),
+    )
 
 
 def _params(members, grid, layout: Layout) -> dict:
@@ -267,6 +292,6 @@ def build_stack(
         views=views,
         grid=grid,
         members=members,
-        consts=_consts(members, grid, layout),
+        constants=_constants(members, grid, layout),
         params=_params(members, grid, layout),
     )

@@ -1,38 +1,27 @@
-"""Train many members at once: :func:`train_members`."""
+"""Train many members at once: :func:`train_members` (plan the stacks, build each, run
+its compiled loop, collect one :class:`~cmloss.trainer.results.MemberResult` per
+member)."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from cmloss.core.astra import astra_threshold
-from cmloss.trainer import networks
+from cmloss.trainer import engine, epoch_rules, networks
 from cmloss.trainer.chunking import DEFAULT_BUDGET_BYTES, stack_bytes, views_per_stack
-from cmloss.trainer.engine import CURVES, Program
 from cmloss.trainer.results import MemberResult, strided_epochs
 from cmloss.trainer.spec import MemberSpec
-from cmloss.trainer.stacking import Stack, build_stack, group_members, views_of
+from cmloss.trainer.stacking import Stack, build_stack, group_members, slot_counts, views_of
 from cmloss.trainer.views import round_rows
 
-__all__ = ["train_members", "plan_stacks", "DEFAULT_BLOCK"]
+__all__ = ["train_members", "plan_stacks", "estimate_stack_bytes", "DEFAULT_BLOCK"]
 
 DEFAULT_BLOCK = 500
 """Iterations per compiled call (progress is reported between calls)."""
-
-_PROGRAMS: dict = {}
-
-
-def _program(layout, block: int) -> Program:
-    """The compiled program of a layout (cached; the number of epochs is a run-time
-    input, so stacks that differ only in it share one program)."""
-    key = (dataclasses.replace(layout, epochs=0), block)
-    if key not in _PROGRAMS:
-        _PROGRAMS[key] = Program(key[0], block)
-    return _PROGRAMS[key]
 
 
 def _view_rows(member: MemberSpec) -> int:
@@ -62,16 +51,8 @@ def plan_stacks(
         views = list(views_of(members, group).values())
         first = members[group[0]]
         d = n_features if n_features is not None else 1
-        slots: dict = {}
-        for view in views:
-            counts: dict = {}
-            for i in view:
-                key = (members[i].loss, members[i].output)
-                counts[key] = counts.get(key, 0) + 1
-            for k, c in counts.items():
-                slots[k] = max(slots.get(k, 0), c)
         kwargs = dict(
-            n_slots=sum(slots.values()),
+            n_slots=sum(slot_counts(members, views).values()),
             n_rows=max(_view_rows(members[v[0]]) for v in views),
             n_features=d,
             hidden=max(members[i].architecture.width for i in group),
@@ -85,69 +66,6 @@ def plan_stacks(
     return plans
 
 
-def _tensors(tree):
-    if isinstance(tree, dict):
-        return {k: _tensors(v) for k, v in tree.items()}
-    return tf.constant(tree)
-
-
-def _data(stack: Stack) -> dict:
-    v = stack.views
-    c = stack.consts
-    return _tensors(
-        {
-            "train_X": v.train_X,
-            "train_y": v.train_y,
-            "train_weight": v.train_weight,
-            "val_X": v.val_X,
-            "val_y": v.val_y,
-            "val_weight": v.val_weight,
-            "n_train": v.train_weight.sum(axis=1).astype(np.float32),
-            "n_train_rows": v.n_train.astype(np.int64),
-            "epochs": np.int32(stack.layout.epochs),
-            **{
-                k: c[k]
-                for k in (
-                    "active",
-                    "astra",
-                    "class_weight_0",
-                    "class_weight_1",
-                    "shuffle_seed",
-                    "batch_size",
-                    "steps",
-                    "unit_mask",
-                    "hyper",
-                    "slope_schedule",
-                )
-            },
-        }
-    )
-
-
-def _initial_state(stack: Stack, program: Program) -> dict:
-    lay = stack.layout
-    V, M = lay.n_views, len(lay.slots)
-    params = _tensors(stack.params)
-    opt = {n: {s: tf.zeros_like(params[n]) for s in lay.optimizer.slots} for n in program.trainable}
-    state = {
-        "params": params,
-        "opt": opt,
-        "iterations": tf.zeros((V, M), tf.int64),
-        "slope_rate": tf.constant(stack.consts["slope_rate"]),
-    }
-    if lay.selection is not None:
-        worst = np.inf if lay.selection.mode == "min" else -np.inf
-        state.update(
-            {
-                "best_params": dict(params),
-                "best_value": tf.fill((V, M), tf.constant(worst, tf.float32)),
-                "best_epoch": -tf.ones((V, M), tf.int32),
-                "has_best": tf.zeros((V, M), tf.bool),
-            }
-        )
-    return state
-
-
 def _keras_weights(params: dict, stack: Stack, v: int, m: int, member: MemberSpec) -> list:
     kind = stack.layout.arch.kind
     d = stack.layout.n_features
@@ -159,19 +77,25 @@ def _keras_weights(params: dict, stack: Stack, v: int, m: int, member: MemberSpe
     return out
 
 
-def _run_stack(
-    stack: Stack, *, block: int, stride: int, progress: Callable[[int], None] | None
-) -> list[tuple[int, MemberResult]]:
-    t0 = time.perf_counter()
+class _Run(NamedTuple):
+    """What a stack's compiled loop produced, as NumPy arrays."""
+
+    series: dict  # curve name -> (iterations, V, M)
+    last: dict  # parameters after the last epoch, by weight name
+    kept: dict  # the selected parameters (the last ones where nothing was selected)
+    selected: np.ndarray  # (V, M) epoch of the kept parameters
+    found: np.ndarray  # (V, M) whether best-on-validation selected an epoch
+    best_value: np.ndarray  # (V, M) monitored value there (NaN where nothing selected)
+
+
+def _run_loop(stack: Stack, program, progress, active: int) -> _Run:
     lay = stack.layout
-    program = _program(lay, block)
-    data = _data(stack)
-    state = _initial_state(stack, program)
+    data = engine.stack_data(stack)
+    state = engine.initial_state(stack)
     n_iter = lay.epochs + 1
-    active = int((stack.grid >= 0).sum())
     chunks: dict[str, list] = {}
-    for start in range(0, n_iter, block):
-        stop = min(start + block, n_iter)
+    for start in range(0, n_iter, program.block):
+        stop = min(start + program.block, n_iter)
         state, curves = program.run(
             state, data, tf.constant(start, tf.int32), tf.constant(stop, tf.int32)
         )
@@ -179,17 +103,61 @@ def _run_stack(
             chunks.setdefault(k, []).append(arr.numpy()[: stop - start])
         if progress is not None:
             progress(active * (min(stop, lay.epochs) - min(start, lay.epochs)))
-    series = {k: np.concatenate(v, axis=0) for k, v in chunks.items()}
-    final = {k: t.numpy() for k, t in state["params"].items()}
-    if lay.selection is not None:
-        best = {k: t.numpy() for k, t in state["best_params"].items()}
-        best_epoch = state["best_epoch"].numpy()
-        best_value = state["best_value"].numpy()
+    last = {k: t.numpy() for k, t in state.params.items()}
+    if lay.selection is None:
+        found = np.zeros(stack.grid.shape, bool)
+        kept, best_value = last, np.full(stack.grid.shape, np.nan, np.float32)
+        selected = np.full(stack.grid.shape, lay.epochs - 1)
     else:
-        best, best_epoch = final, np.full(stack.grid.shape, lay.epochs - 1)
-        best_value = np.full(stack.grid.shape, np.nan, np.float32)
-    scores = program.predict(_tensors(best), tf.constant(stack.views.test_X)).numpy()
+        found = state.best.found.numpy()
+        kept = {  # nothing selected (NaN at every epoch): the last parameters, as Keras
+            k: np.where(found.reshape(found.shape + (1,) * (v.ndim - 2)), v, last[k])
+            for k, v in ((k, t.numpy()) for k, t in state.best.params.items())
+        }
+        selected = np.where(found, state.best.epoch.numpy(), lay.epochs - 1)
+        best_value = np.where(found, state.best.value.numpy(), np.float32(np.nan))
+    series = {k: np.concatenate(v, axis=0) for k, v in chunks.items()}
+    return _Run(series, last, kept, selected, found, best_value)
+
+
+def _member_curves(run: _Run, lay, v: int, m: int, astra: bool, epochs: np.ndarray) -> dict:
+    curves = {"epoch": epochs}
+    for k in engine.CURVES:
+        values = run.series[k][: lay.epochs, v, m]
+        if k.startswith("slope") and not astra:
+            values = np.full_like(values, np.nan)
+        curves[k] = values[epochs]
+    for k in run.series:
+        if k.startswith("val_"):
+            curves[k] = run.series[k][1 : lay.epochs + 1, v, m][epochs]
+    return curves
+
+
+def _warn_about_selection(stack: Stack, run: _Run) -> None:
+    sel = stack.layout.selection
+    if sel is None:
+        return
+    real = stack.grid >= 0
+    epoch_rules.warn_about_selection(
+        run.selected[real], run.found[real], stack.layout.epochs,
+        monitor=sel.log_key, start_from_epoch=sel.start_from_epoch,
+        who="train_members (best-on-validation)", stacklevel=5,
+    )
+
+
+def _run_stack(
+    stack: Stack, *, block: int, stride: int, progress: Callable[[int], None] | None,
+    formulation=networks.merged_slots,
+) -> list[tuple[int, MemberResult]]:
+    t0 = time.perf_counter()
+    lay = stack.layout
+    program = engine.program(lay, block, formulation)
+    active = int((stack.grid >= 0).sum())
+    run = _run_loop(stack, program, progress, active)
+    kept = {k: tf.constant(v) for k, v in run.kept.items()}
+    scores = program.predict(kept, tf.constant(stack.views.test_X)).numpy()
     seconds = time.perf_counter() - t0
+    _warn_about_selection(stack, run)
     epochs = strided_epochs(lay.epochs, stride)
     out = []
     for (v, m), i in np.ndenumerate(stack.grid):
@@ -197,38 +165,25 @@ def _run_stack(
             continue
         member = stack.members[i]
         astra = member.output == "astra"
-        curves = {"epoch": epochs}
-        for k in CURVES:
-            values = series[k][: lay.epochs, v, m]
-            if k.startswith("slope") and not astra:
-                values = np.full_like(values, np.nan)
-            curves[k] = values[epochs]
-        for k in series:
-            if k.startswith("val_"):
-                curves[k] = series[k][1 : lay.epochs + 1, v, m][epochs]
-        b = float(networks.slope(best[networks.SLOPE][v, m]).numpy()) if astra else None
+        b = float(networks.slope(run.kept[networks.SLOPE][v, m]).numpy()) if astra else None
         rows = stack.views.test_rows[v]
-        out.append(
-            (
-                int(i),
-                MemberResult(
-                    member=member,
-                    test_rows=rows,
-                    test_scores=scores[v, m, : rows.size].copy(),
-                    threshold=0.5,
-                    selected_epoch=int(best_epoch[v, m]),
-                    final_b=b,
-                    weights=_keras_weights(best, stack, v, m, member),
-                    last_weights=_keras_weights(final, stack, v, m, member),
-                    curves=curves,
-                    train_loss=series["train_loss"][: lay.epochs, v, m].copy(),
-                    best_value=float(best_value[v, m]),
-                    fit_seconds=seconds / max(active, 1),
-                    stack_seconds=seconds,
-                    stack_members=active,
-                ),
-            )
+        result = MemberResult(
+            member=member,
+            test_rows=rows,
+            test_scores=scores[v, m, : rows.size].copy(),
+            threshold=0.5,
+            selected_epoch=int(run.selected[v, m]),
+            final_b=b,
+            weights=_keras_weights(run.kept, stack, v, m, member),
+            last_weights=_keras_weights(run.last, stack, v, m, member),
+            curves=_member_curves(run, lay, v, m, astra, epochs),
+            train_loss=run.series["train_loss"][: lay.epochs, v, m].copy(),
+            best_value=float(run.best_value[v, m]),
+            fit_seconds=seconds / max(active, 1),
+            stack_seconds=seconds,
+            stack_members=active,
         )
+        out.append((int(i), result))
     return out
 
 
@@ -242,6 +197,7 @@ def train_members(
     deduplicate: bool = True,
     block: int = DEFAULT_BLOCK,
     progress: Callable[[int], None] | None = None,
+    formulation: Callable | None = None,
 ) -> list[MemberResult]:
     """Train every member; return one :class:`MemberResult` per member, in order.
 
@@ -260,9 +216,21 @@ def train_members(
         deduplicate: merge identical rows in full-batch stacks (same sums, fewer rows).
         block: epochs per compiled call.
         progress: called with the number of network-epochs just completed.
+        formulation: the forward pass of a view's members on their shared rows, a function
+            ``(params, x, arch) -> list of M pre-activations (V, N)`` (default
+            ``cmloss.trainer.networks.merged_slots``). It must compute the same function:
+            it exists so that ``benchmarks/formulation_benchmark.py`` can time the
+            layouts the default was chosen over. Used by full-batch ``slp``/``mlp``
+            stacks only.
 
     Returns:
         The results, in the order of ``members``.
+
+    Warns:
+        ``cmloss.trainer.epoch_rules.SelectionWarning``, once per stack, where
+        best-on-validation selected nothing (the monitored value was NaN at every epoch:
+        those members keep their last parameters, ``selected_epoch`` is the last epoch
+        and ``best_value`` NaN) or an epoch within the first 1% of training (or epoch 0).
 
     Example:
 
@@ -287,10 +255,13 @@ def train_members(
         )
         if top >= X.shape[0]:
             raise ValueError(f"members[{i}] refers to row {top}, but X has {X.shape[0]} rows.")
+    formulation = formulation or networks.merged_slots
     results: list[MemberResult | None] = [None] * len(members)
     for plan in plan_stacks(members, budget_bytes=budget_bytes, block=block, n_features=X.shape[1]):
         stack = build_stack(X, y, members, plan, deduplicate=deduplicate)
-        for i, result in _run_stack(stack, block=block, stride=curve_stride, progress=progress):
+        for i, result in _run_stack(
+            stack, block=block, stride=curve_stride, progress=progress, formulation=formulation
+        ):
             results[i] = result
     return results
 
@@ -309,7 +280,3 @@ def estimate_stack_bytes(stack: Stack, block: int = DEFAULT_BLOCK) -> int:
         n_test=lay.n_test,
     )
 
-
-def astra_tau(b: float | None) -> float | None:
-    """The raw-output threshold ``tau(b)`` of a member's slope (``None`` without ASTra)."""
-    return None if b is None else float(astra_threshold(b))

@@ -63,10 +63,8 @@ class ViewSet:
             0 for padding).
         val_X, val_y, val_weight: the validation block ``(V, Rv, ...)``, likewise.
         test_X: test features ``(V, T, d)`` (padded, never merged).
-        test_y: test labels ``(V, T)``.
         n_train: training rows per view ``(V,)`` (before merging).
         test_rows: the test row indices of each view, in ``test_X`` order.
-        deduplicated: whether duplicate rows were merged.
     """
 
     train_X: np.ndarray
@@ -76,10 +74,8 @@ class ViewSet:
     val_y: np.ndarray
     val_weight: np.ndarray
     test_X: np.ndarray
-    test_y: np.ndarray
     n_train: np.ndarray
     test_rows: tuple[np.ndarray, ...]
-    deduplicated: bool
 
     @property
     def n_views(self) -> int:
@@ -156,7 +152,7 @@ def build_views(
     V, d = len(parts), X.shape[1]
     train_X, train_y, train_w = _block(parts, V, d, 0)
     val_X, val_y, val_w = _block(parts, V, d, 1)
-    test_X, test_y, _ = _block(parts, V, d, 2)
+    test_X, _, _ = _block(parts, V, d, 2)
     return ViewSet(
         train_X=train_X,
         train_y=train_y,
@@ -165,8 +161,6 @@ def build_views(
         val_y=val_y,
         val_weight=val_w,
         test_X=test_X,
-        test_y=test_y,
         n_train=np.array([m.train.size for m in members], np.int64),
         test_rows=tuple(m.test for m in members),
-        deduplicated=bool(deduplicate),
     )
