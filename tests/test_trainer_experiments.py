@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -291,10 +292,11 @@ def test_sigterm_interrupts_a_cli_run_and_the_rerun_resumes(tmp_path, monkeypatc
     calls = []
 
     def unit_then_signal(*a, **k):
-        real(*a, **k)
+        record = real(*a, **k)
         calls.append(1)
         if len(calls) == 1:
             signal.raise_signal(signal.SIGTERM)
+        return record
 
     monkeypatch.setattr(runner, "_run_unit", unit_then_signal)
     before = signal.getsignal(signal.SIGTERM)
@@ -367,7 +369,7 @@ def test_resuming_refuses_a_folder_of_another_configuration(tmp_path):
     assert record["status"] == "complete" and len(record["invocations"]) == 2
 
 
-def test_select_from_epoch_moves_every_selection_past_the_first_epochs(tmp_path):
+def test_select_from_epoch_moves_every_selection_past_the_first_epochs(tmp_path, capsys):
     """``--select-from-epoch N``: with 6 epochs and N = 5 only the last epoch is eligible,
     so every network member selects epoch 5; without the option, the same folds select
     earlier epochs (the rule here keeps the *highest* validation FNR_apx, which GMN
@@ -389,7 +391,11 @@ def test_select_from_epoch_moves_every_selection_past_the_first_epochs(tmp_path)
     assert late == [5, 5, 5, 5] and min(free) < 5
     config = json.loads((tmp_path / "late" / "provenance.json").read_text())["config"]
     assert config["selection_start"] == 5
-    with pytest.raises(ValueError, match=r"selection_start=5 there .*selection_start=None now"):
-        main([*common, "--out", str(tmp_path / "late")])
-    with pytest.raises(ValueError, match=r"selection_start must be an int >= 0; got .*-1"):
-        main([*common, "--out", str(tmp_path / "bad"), "--select-from-epoch", "-1"])
+    capsys.readouterr()
+    # refused, in one line on stderr with exit status 2
+    assert main([*common, "--out", str(tmp_path / "late")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert re.search(r"selection_start=5 there .*selection_start=None now", err)
+    assert main([*common, "--out", str(tmp_path / "bad"), "--select-from-epoch", "-1"]) == 2
+    assert re.search(r"selection_start must be an int >= 0; got .*-1", capsys.readouterr().err)
