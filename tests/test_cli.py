@@ -48,6 +48,7 @@ def _grid(tmp_path, name, text):
         "grid file that is not JSON",
         "grid file that is not TOML",
         "missing grid file",
+        "negative --workers",
     ],
 )
 def test_expected_failures_are_one_line_on_stderr_and_exit_2(case, tmp_path, capsys):
@@ -83,6 +84,7 @@ def test_expected_failures_are_one_line_on_stderr_and_exit_2(case, tmp_path, cap
             ["g.toml", "TOMLDecodeError"],
         ),
         "missing grid file": (["run", str(tmp_path / "none.toml")], ["none.toml not found"]),
+        "negative --workers": (["run", "anyloss", "--workers", "0"], ["--workers", ">= 1"]),
     }[case]
     assert main([*args, "--out", str(out), "--no-progress"]) == 2
     _one_line_error(capsys, *phrases)

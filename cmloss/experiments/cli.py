@@ -7,11 +7,14 @@ Examples::
     python -m cmloss.experiments run astra --full --datasets skin-588 --out results/astra
     python -m cmloss.experiments run anyloss --full --data-home /data/cmloss
     python -m cmloss.experiments run my_grid.toml --out results/my_grid
+    python -m cmloss.experiments run hd40 --plan              # projected wall times
+    python -m cmloss.experiments run hd40 --workers 16        # a local Dask cluster
+    python -m cmloss.experiments run hd40 --scheduler tcp://10.0.0.5:8786
 
 An expected failure (an unknown experiment, method or dataset, a bad grid file, missing
-data, a results folder of another configuration) is one line on stderr and exit status 2;
-a finished run prints the mean G-mean and MCC of each dataset and method and where its
-files are.
+data, a results folder of another configuration, workers that do not fit) is one line on
+stderr and exit status 2; a finished run prints the mean G-mean and MCC of each dataset
+and method and where its files are.
 """
 
 from __future__ import annotations
@@ -63,9 +66,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget-gb",
         type=float,
         default=2.0,
-        help="memory budget of one compiled stack, GB (default 2)",
+        help="memory budget of one compiled stack, GB (default 2; with --workers, shared by "
+        "the workers)",
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run units on a Dask LocalCluster of N single-threaded worker processes "
+        "(needs dask[distributed]; default: this process alone)",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run units on an existing Dask cluster (e.g. tcp://host:8786) whose workers "
+        "have this package and the data ($CMLOSS_DATA or --data-home)",
+    )
+    run.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the pending units, their estimated cost and the projected wall time "
+        "for 1-64 workers (calibrated on this machine), and exit without training",
+    )
     run.add_argument(
         "--small-first",
         action="store_true",
@@ -164,10 +188,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _command(args, argv) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise _Refused(f"--workers must be an integer >= 1; got {args.workers}.")
     if args.budget_gb <= 0 or not math.isfinite(args.budget_gb):
         raise _Refused(f"--budget-gb must be a positive number; got {args.budget_gb}.")
     experiment = _experiment(args)
     out = args.out or (Path("results") / ("_quick" if args.quick else "") / experiment.name)
+    if args.plan:
+        from cmloss.experiments.planning import print_plan
+
+        print_plan(
+            experiment,
+            out,
+            data_home=args.data_home,
+            budget_bytes=int(args.budget_gb * 1024**3),
+            size="quick" if args.quick else "full",
+        )
+        return 0
     previous = _interrupt_on_signals()
     try:
         record = _run(args, experiment, out, argv)
@@ -233,6 +270,8 @@ def _run(args, experiment, out, argv):
         budget_bytes=int(args.budget_gb * 1024**3),
         show_progress=not args.no_progress,
         small_first=args.small_first,
+        workers=args.workers,
+        scheduler=args.scheduler,
         command=[
             sys.executable,
             "-m",

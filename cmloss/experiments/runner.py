@@ -8,7 +8,8 @@ fold, and each (dataset, method, repeat) *chunk* is then written atomically
 interrupted run loses at most the unit in progress.
 
 A unit's chunks are computed by :func:`unit_chunks` and written by the process that runs
-the experiment.
+the experiment: here one unit after another, or, with ``workers``/``scheduler``, units on
+Dask workers that send their chunks back (:mod:`cmloss.experiments.distributed`).
 
 Expected failures (an unknown dataset, data that cannot be read, a folder holding another
 configuration, a cluster that cannot be used) raise :class:`ExperimentError`, which the
@@ -507,29 +508,42 @@ def run_experiment(
     command: Sequence[str] | None = None,
     on_unit_done: Callable[[Unit], None] | None = None,
     small_first: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> dict:
     """Run (or resume) an experiment into ``out``.
 
     Args:
         experiment: the grid.
         out: the run directory (created).
-        data_home: data folder (default ``$CMLOSS_DATA``).
-        budget_bytes: memory budget of one compiled stack.
-        show_progress: show a tqdm bar of written chunks.
+        data_home: data folder (default ``$CMLOSS_DATA``; with ``scheduler``, the
+            workers' own ``$CMLOSS_DATA`` unless given).
+        budget_bytes: memory budget of one compiled stack (with ``workers``: of all the
+            workers' stacks together; see :mod:`cmloss.experiments.distributed`).
+        show_progress: show a tqdm bar of written chunks (with ``workers`` or
+            ``scheduler``: of written units).
         command: the command line recorded in the provenance (default ``sys.argv``).
         on_unit_done: called after each unit's chunks are written (tests use it to
             interrupt a run).
-        small_first: run the smallest datasets first (see ``plan_units``).
+        small_first: run the smallest datasets first (see ``plan_units``; ignored by a
+            distributed run, which submits the largest units first).
+        workers: run the units on a Dask ``LocalCluster`` of this many single-threaded
+            worker processes (``None``: in this process, one unit after another).
+        scheduler: address of an existing Dask scheduler to run the units on instead.
 
     Returns:
         The provenance record (also written to ``out/provenance.json``): ``status`` is
         ``"complete"``, ``"interrupted"`` (Ctrl-C or a signal) or ``"failed"`` (with
-        ``error``); ``units`` lists how each unit of this invocation ran.
+        ``error``; a distributed run records a unit that failed twice and goes on with
+        the others); ``units`` lists how each unit of this invocation ran.
 
     Raises:
         ExperimentError: an unknown dataset, unreadable data or provenance, a folder of
-            another configuration.
+            another configuration, a cluster that cannot be used.
     """
+    distributed = workers is not None or scheduler is not None
+    if workers is not None and scheduler is not None:
+        raise ExperimentError("pass either workers (a local cluster) or scheduler, not both.")
     check_datasets(experiment)
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
@@ -557,6 +571,9 @@ def run_experiment(
     extra = {
         "chunks_total": len(all_chunks),
         "chunks_pending_at_start": sum(len(u.methods) for u in units),
+        "execution": {"workers": workers, "scheduler": scheduler}
+        if distributed
+        else {"workers": None, "scheduler": None, "in": "this process"},
     }
     records: list[dict] = []
 
@@ -581,15 +598,40 @@ def run_experiment(
     status, error, progress = "interrupted", None, None
     try:
         splits_of = _Splits(experiment, data_home)
-        for dataset in dict.fromkeys(u.dataset for u in units):  # check it all first
-            splits_of(dataset, 0)
-        progress = _Progress(extra["chunks_pending_at_start"], experiment.name, show_progress)
-        for unit in units:
-            records.append(_run_unit(experiment, unit, splits_of, root, budget_bytes, progress))
-            if on_unit_done is not None:
-                on_unit_done(unit)
-        storage.merge_results(root, all_chunks)
-        status = "complete"
+        if scheduler is None:  # the data is here: check it all before any training
+            for dataset in dict.fromkeys(u.dataset for u in units):
+                splits_of(dataset, 0)
+        if distributed:
+            from cmloss.experiments.distributed import run_units
+
+            run_units(
+                experiment,
+                units,
+                root,
+                workers=workers,
+                scheduler=scheduler,
+                data_home=data_home,
+                budget_bytes=budget_bytes,
+                show_progress=show_progress,
+                on_unit_done=on_unit_done,
+                records=records,
+                execution=extra["execution"],
+            )
+        else:
+            progress = _Progress(extra["chunks_pending_at_start"], experiment.name, show_progress)
+            for unit in units:
+                records.append(_run_unit(experiment, unit, splits_of, root, budget_bytes, progress))
+                if on_unit_done is not None:
+                    on_unit_done(unit)
+        failed = [r for r in records if r["status"] != "done"]
+        if failed:
+            status = "failed"
+            error = f"{len(failed)} of {len(records)} units failed twice: " + "; ".join(
+                f"{r['dataset']} repeat {r['repeat']}: {r.get('error')}" for r in failed
+            )
+        else:
+            storage.merge_results(root, all_chunks)
+            status = "complete"
     except KeyboardInterrupt as err:  # Ctrl-C or a signal: "interrupted", resumable
         error = f"interrupted ({err or 'Ctrl-C'})"
         raise
