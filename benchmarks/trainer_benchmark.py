@@ -57,7 +57,7 @@ from cmloss.data import load_dataset  # noqa: E402
 from cmloss.experiments.definitions import get_experiment  # noqa: E402
 from cmloss.experiments.methods import methods_of  # noqa: E402
 from cmloss.experiments.provenance import git_commit, machine_info, package_versions  # noqa: E402
-from cmloss.experiments.runner import Unit, _network_members  # noqa: E402
+from cmloss.experiments.runner import Unit, network_members  # noqa: E402
 from cmloss.experiments.storage import atomic_write_json  # noqa: E402
 from cmloss.protocols import astra_splits, fit_zscore  # noqa: E402
 from cmloss.trainer import MemberSpec, build_keras_model, engine, train_members  # noqa: E402
@@ -126,7 +126,7 @@ def astra_members(dataset, splits, epochs) -> list[MemberSpec]:
     for repeat in sorted({split.repeat for split in splits}):
         in_repeat = [split for split in splits if split.repeat == repeat]
         unit = Unit(name, repeat, METHODS)
-        out += _network_members(experiment, unit, dataset, in_repeat)[2]
+        out += network_members(experiment, unit, dataset, in_repeat)[2]
     return out
 
 

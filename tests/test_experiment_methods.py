@@ -21,7 +21,7 @@ from cmloss.experiments.methods import (
     rusboost,
     smote,
 )
-from cmloss.experiments.runner import Unit, _network_members
+from cmloss.experiments.runner import Unit, network_members
 from cmloss.protocols import fit_zscore
 from cmloss.trainer import LossSpec
 from cmloss.trainer.views import build_views
@@ -132,7 +132,7 @@ def test_runner_appends_smote_rows_and_scales_with_the_original_training_rows():
     split = Split()
     split.train, split.validation, split.test = train, rest[:50], rest[50:]
     exp = Experiment("t", "anyloss", ("random",), ("slp-bce-smote", "slp-bce"), epochs=2)
-    X_aug, y_aug, members = _network_members(exp, Unit("random", 0, exp.methods), data, [split])
+    X_aug, y_aug, members = network_members(exp, Unit("random", 0, exp.methods), data, [split])
     smoted, plain = members
     expected = smote(X, y, train, smoted.seed)
     assert np.array_equal(X_aug[: y.size], X) and X_aug.shape[0] == y.size + expected.extra_y.size

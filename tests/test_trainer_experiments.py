@@ -9,6 +9,7 @@ import json
 import math
 import os
 import platform
+import re
 from pathlib import Path
 
 import numpy as np
@@ -424,7 +425,7 @@ def test_resuming_refuses_a_folder_of_another_configuration(tmp_path):
     assert record["status"] == "complete" and len(record["invocations"]) == 2
 
 
-def test_select_from_epoch_moves_every_selection_past_the_first_epochs(tmp_path):
+def test_select_from_epoch_moves_every_selection_past_the_first_epochs(tmp_path, capsys):
     """``--select-from-epoch N``: with 6 epochs and N = 5 only the last epoch is eligible,
     so every network member selects epoch 5; without the option, the same folds select
     earlier epochs (the rule here keeps the *highest* validation FNR_apx, which GMN
@@ -446,7 +447,11 @@ def test_select_from_epoch_moves_every_selection_past_the_first_epochs(tmp_path)
     assert late == [5, 5, 5, 5] and min(free) < 5
     config = json.loads((tmp_path / "late" / "provenance.json").read_text())["config"]
     assert config["selection_start"] == 5
-    with pytest.raises(ValueError, match=r"selection_start=5 there .*selection_start=None now"):
-        main([*common, "--out", str(tmp_path / "late")])
-    with pytest.raises(ValueError, match=r"selection_start must be an int >= 0; got .*-1"):
-        main([*common, "--out", str(tmp_path / "bad"), "--select-from-epoch", "-1"])
+    capsys.readouterr()
+    # refused, in one line on stderr with exit status 2
+    assert main([*common, "--out", str(tmp_path / "late")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert re.search(r"selection_start=5 there .*selection_start=None now", err)
+    assert main([*common, "--out", str(tmp_path / "bad"), "--select-from-epoch", "-1"]) == 2
+    assert re.search(r"selection_start must be an int >= 0; got .*-1", capsys.readouterr().err)

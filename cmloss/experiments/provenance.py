@@ -25,6 +25,8 @@ _PACKAGES = (
     "tqdm",
     "imbalanced-learn",
     "pandas",
+    "dask",
+    "distributed",
 )
 
 

@@ -7,6 +7,14 @@ fold, and each (dataset, method, repeat) *chunk* is then written atomically
 (:mod:`cmloss.experiments.storage`). On a rerun, finished chunks are skipped; an
 interrupted run loses at most the unit in progress.
 
+A unit's chunks are computed by :func:`unit_chunks` and written by the process that runs
+the experiment: here one unit after another, or, with ``workers``/``scheduler``, units on
+Dask workers that send their chunks back (:mod:`cmloss.experiments.distributed`).
+
+Expected failures (an unknown dataset, data that cannot be read, a folder holding another
+configuration, a cluster that cannot be used) raise :class:`ExperimentError`, which the
+command line prints as one line.
+
 Every row's metrics come from :func:`cmloss.evaluate` (counts of ``score > threshold``)
 and :func:`cmloss.core.cm_metrics.f_beta` for F0.5 and F2.
 """
@@ -15,9 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,12 +43,24 @@ from cmloss.trainer.chunking import DEFAULT_BUDGET_BYTES
 
 __all__ = [
     "Unit",
+    "Chunk",
+    "ExperimentError",
     "plan_units",
     "run_experiment",
     "member_seed",
+    "network_members",
+    "unit_chunks",
     "check_resumable",
     "RESULT_KEYS",
 ]
+
+
+class ExperimentError(ValueError):
+    """An expected failure of a run, in one sentence: an unknown dataset, data that cannot
+    be read, a results folder of another configuration, a cluster that cannot be used or
+    that the requested workers do not fit. ``python -m cmloss.experiments`` prints it on
+    one line of stderr and exits with status 2 (a ``ValueError``, so callers that catch
+    those keep working)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +70,21 @@ class Unit:
     dataset: str
     repeat: int
     methods: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Chunk:
+    """The rows and learning curves of one (dataset, method, repeat), ready to write."""
+
+    dataset: str
+    method: str
+    repeat: int
+    rows: list[dict]
+    curves: dict[str, np.ndarray]
+
+    def write(self, root: str | Path) -> None:
+        """Write it atomically into the run folder ``root`` (:func:`storage.write_chunk`)."""
+        storage.write_chunk(root, self.dataset, self.method, self.repeat, self.rows, self.curves)
 
 
 def member_seed(experiment: Experiment, repeat: int, fold: int) -> int:
@@ -68,6 +104,18 @@ def _datasets(experiment: Experiment, data_home) -> tuple[str, ...]:
             if file is None or (home / file).exists():
                 names.append(name)
     return tuple(names)
+
+
+def check_datasets(experiment: Experiment) -> None:
+    """Raise :class:`ExperimentError` for a dataset name the registry does not know (from
+    metadata: no file is read)."""
+    from cmloss.data import get_dataset_info
+
+    for name in (*experiment.datasets, *experiment.optional_datasets):
+        try:
+            get_dataset_info(name)
+        except ValueError as err:
+            raise ExperimentError(f"experiment {experiment.name!r}: {err}") from err
 
 
 def _size(dataset: str) -> int:
@@ -109,7 +157,12 @@ class _Splits:
 
     def __call__(self, dataset: str, repeat: int):
         if dataset not in self._cache:
-            self._cache[dataset] = self._load(dataset)
+            try:
+                self._cache[dataset] = self._load(dataset)
+            except (OSError, ValueError) as err:  # missing, corrupt or unusable data
+                raise ExperimentError(
+                    f"cannot load dataset {dataset!r}: {type(err).__name__}: {err}"
+                ) from err
         data, splits = self._cache[dataset][repeat]
         return data, splits[: self.experiment.max_folds]
 
@@ -170,9 +223,22 @@ def _network_methods(experiment, unit, n_features):
             yield name, method, settings
 
 
-def _network_members(experiment, unit, data, splits):
-    """The unit's network members, and the feature matrix and labels they index: the
-    dataset's, with the synthetic rows of resampling methods appended."""
+def network_members(experiment: Experiment, unit: Unit, data, splits):
+    """The networks the runner trains for one unit.
+
+    Args:
+        experiment: the grid (its seeds, epochs override and ``selection_start``).
+        unit: the (dataset, repeat) and the methods to build (estimator methods are
+            skipped).
+        data: the unit's :class:`cmloss.data.Dataset` (``X``, ``y``).
+        splits: the unit's folds (:class:`cmloss.protocols.Split`).
+
+    Returns:
+        ``(X, y, members)``: the feature matrix and labels the members' row indices refer
+        to (the dataset's, with the synthetic rows of resampling methods appended) and one
+        :class:`~cmloss.trainer.MemberSpec` per (network method, fold), tagged
+        ``{"method": name, "fold": fold}``, ready for :func:`cmloss.trainer.train_members`.
+    """
     members, extra_X, extra_y = [], [], []
     n_rows = data.y.size
     for name, method, settings in _network_methods(experiment, unit, data.X.shape[1]):
@@ -218,7 +284,7 @@ def _curves(results, full_loss_curve: bool) -> dict:
     return out
 
 
-def _run_estimators(experiment, unit, data, splits, root) -> None:
+def _estimator_chunks(experiment, unit, data, splits) -> Iterator[Chunk]:
     from cmloss.protocols import scale_split
 
     for name in unit.methods:
@@ -251,12 +317,32 @@ def _run_estimators(experiment, unit, data, splits, root) -> None:
                     {"fit_seconds": seconds},
                 )
             )
-        storage.write_chunk(root, unit.dataset, name, unit.repeat, rows, {})
+        yield Chunk(unit.dataset, name, unit.repeat, rows, {})
 
 
-def _run_unit(experiment, unit, splits_of, root, budget_bytes, progress) -> None:
-    data, splits = splits_of(unit.dataset, unit.repeat)
-    X, y, members = _network_members(experiment, unit, data, splits)
+def unit_chunks(
+    experiment: Experiment,
+    unit: Unit,
+    data,
+    splits,
+    *,
+    budget_bytes: int = DEFAULT_BUDGET_BYTES,
+    progress: _Progress | None = None,
+) -> Iterator[Chunk]:
+    """Compute one unit: its network methods trained together, then its estimator
+    methods fold by fold; yields each method's :class:`Chunk` as soon as it is ready
+    (nothing is written here).
+
+    Args:
+        experiment: the grid.
+        unit: the (dataset, repeat) and its methods.
+        data, splits: the unit's dataset and folds.
+        budget_bytes: memory budget of one compiled stack.
+        progress: told the unit's network-epochs as they are trained.
+    """
+    X, y, members = network_members(experiment, unit, data, splits)
+    if progress is not None:
+        progress.start_unit(unit, sum(int(m.epochs) for m in members))
     if members:
         results = train_members(
             X,
@@ -264,7 +350,7 @@ def _run_unit(experiment, unit, splits_of, root, budget_bytes, progress) -> None
             members,
             budget_bytes=budget_bytes,
             curve_stride=experiment.curve_stride,
-            progress=progress,
+            progress=progress.epochs_done if progress is not None else None,
         )
         by_method: dict[str, list] = {}
         for result in results:
@@ -294,18 +380,80 @@ def _run_unit(experiment, unit, splits_of, root, budget_bytes, progress) -> None
                         },
                     )
                 )
-            curves = _curves(group, experiment.full_loss_curve)
-            storage.write_chunk(root, unit.dataset, name, unit.repeat, rows, curves)
-    _run_estimators(experiment, unit, data, splits, root)
+            yield Chunk(
+                unit.dataset, name, unit.repeat, rows, _curves(group, experiment.full_loss_curve)
+            )
+    yield from _estimator_chunks(experiment, unit, data, splits)
 
 
-def _network_epochs(experiment, units, splits_of) -> int:
-    total = 0
-    for unit in units:
-        data, splits = splits_of(unit.dataset, unit.repeat)
-        for _, _, settings in _network_methods(experiment, unit, data.X.shape[1]):
-            total += len(splits) * int(settings["epochs"])
-    return total
+class _Progress:
+    """The progress bar of a run: it counts *written* chunks (what an interruption keeps);
+    the postfix shows the unit in progress and its network-epochs so far."""
+
+    def __init__(self, total: int, desc: str, enabled: bool, unit: str = "chunk"):
+        self.bar = None
+        self._unit = self._done = self._total = 0
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True)
+
+    def start_unit(self, unit: Unit, network_epochs: int) -> None:
+        self._unit, self._done, self._total = unit, 0, network_epochs
+        self._show()
+
+    def epochs_done(self, n: int) -> None:
+        self._done += int(n)
+        self._show()
+
+    def _show(self) -> None:
+        if self.bar is not None and self._unit:
+            text = f"{self._unit.dataset} repeat {self._unit.repeat}"
+            if self._total:
+                text += f": {self._done:,}/{self._total:,} net-epochs"
+            self.bar.set_postfix_str(text)
+
+    def written(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process so far (``ru_maxrss``), bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _run_unit(experiment, unit, splits_of, root, budget_bytes, progress) -> dict:
+    """Run one unit in this process, writing each chunk as soon as it is computed;
+    returns its record for the provenance."""
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    data, splits = splits_of(unit.dataset, unit.repeat)
+    for chunk in unit_chunks(
+        experiment, unit, data, splits, budget_bytes=budget_bytes, progress=progress
+    ):
+        chunk.write(root)
+        if progress is not None:
+            progress.written()
+    return unit_record(
+        unit,
+        worker="this process",
+        wall_seconds=time.perf_counter() - t0,
+        cpu_seconds=time.process_time() - cpu0,
+        attempts=1,
+        status="done",
+    )
+
+
+def unit_record(unit: Unit, **fields) -> dict:
+    """A unit's entry in the provenance's ``units``: dataset, repeat, methods, and how
+    it ran (``worker``, ``wall_seconds``, ``cpu_seconds``, ``attempts``, ``status``,
+    ``error``, ``peak_rss_bytes``)."""
+    return {"dataset": unit.dataset, "repeat": unit.repeat, "methods": list(unit.methods), **fields}
 
 
 RESULT_KEYS = (
@@ -327,7 +475,7 @@ that is how a grid is filled in pieces)."""
 def check_resumable(experiment: Experiment, earlier: Sequence[dict], out) -> None:
     """Refuse to mix results of different configurations in one folder.
 
-    Raises ``ValueError`` naming the field, both values and the folder if an earlier
+    Raises :class:`ExperimentError` naming the field, both values and the folder if an earlier
     invocation recorded in ``out``'s provenance used another value of a
     :data:`RESULT_KEYS` field. Fields absent from an earlier configuration (added to
     :class:`Experiment` since) count as their default; an invocation recorded without
@@ -342,7 +490,7 @@ def check_resumable(experiment: Experiment, earlier: Sequence[dict], out) -> Non
         for key in RESULT_KEYS:
             old = theirs.get(key, defaults[key])
             if old != mine[key]:
-                raise ValueError(
+                raise ExperimentError(
                     f"{out} holds results of another configuration: {key}={old!r} there "
                     f"(invocation started {invocation.get('started_utc', '?')}), "
                     f"{key}={mine[key]!r} now. Resume with the same settings, or pass "
@@ -360,26 +508,49 @@ def run_experiment(
     command: Sequence[str] | None = None,
     on_unit_done: Callable[[Unit], None] | None = None,
     small_first: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> dict:
     """Run (or resume) an experiment into ``out``.
 
     Args:
         experiment: the grid.
         out: the run directory (created).
-        data_home: data folder (default ``$CMLOSS_DATA``).
-        budget_bytes: memory budget of one compiled stack.
-        show_progress: show a tqdm bar over network-epochs, with ETA.
+        data_home: data folder (default ``$CMLOSS_DATA``; with ``scheduler``, the
+            workers' own ``$CMLOSS_DATA`` unless given).
+        budget_bytes: memory budget of one compiled stack (with ``workers``: of all the
+            workers' stacks together; see :mod:`cmloss.experiments.distributed`).
+        show_progress: show a tqdm bar of written chunks (with ``workers`` or
+            ``scheduler``: of written units).
         command: the command line recorded in the provenance (default ``sys.argv``).
         on_unit_done: called after each unit's chunks are written (tests use it to
             interrupt a run).
-        small_first: run the smallest datasets first (see ``plan_units``).
+        small_first: run the smallest datasets first (see ``plan_units``; ignored by a
+            distributed run, which submits the largest units first).
+        workers: run the units on a Dask ``LocalCluster`` of this many single-threaded
+            worker processes (``None``: in this process, one unit after another).
+        scheduler: address of an existing Dask scheduler to run the units on instead.
 
     Returns:
-        The provenance record (also written to ``out/provenance.json``).
+        The provenance record (also written to ``out/provenance.json``): ``status`` is
+        ``"complete"``, ``"interrupted"`` (Ctrl-C or a signal) or ``"failed"`` (with
+        ``error``; a distributed run records a unit that failed twice and goes on with
+        the others); ``units`` lists how each unit of this invocation ran.
+
+    Raises:
+        ExperimentError: an unknown dataset, unreadable data or provenance, a folder of
+            another configuration, a cluster that cannot be used.
     """
+    distributed = workers is not None or scheduler is not None
+    if workers is not None and scheduler is not None:
+        raise ExperimentError("pass either workers (a local cluster) or scheduler, not both.")
+    check_datasets(experiment)
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    earlier = earlier_invocations(root / "provenance.json")
+    try:
+        earlier = earlier_invocations(root / "provenance.json")
+    except ValueError as err:
+        raise ExperimentError(str(err)) from err
     check_resumable(experiment, earlier, root)
     started = _dt.datetime.now(_dt.timezone.utc)
     git = git_commit()
@@ -400,65 +571,75 @@ def run_experiment(
     extra = {
         "chunks_total": len(all_chunks),
         "chunks_pending_at_start": sum(len(u.methods) for u in units),
+        "execution": {"workers": workers, "scheduler": scheduler}
+        if distributed
+        else {"workers": None, "scheduler": None, "in": "this process"},
     }
-    storage.atomic_write_json(
-        root / "provenance.json",
-        provenance(
-            command=command,
-            config=config,
-            started=started,
-            wall_seconds=None,
-            status="running",
-            extra=extra,
-            git=git,
-            earlier=earlier,
-        ),
-    )
-    splits_of = _Splits(experiment, data_home)
-    bar = None
-    if show_progress:
-        from tqdm.auto import tqdm
+    records: list[dict] = []
 
-        bar = tqdm(
-            total=_network_epochs(experiment, units, splits_of),
-            unit="net-epoch",
-            unit_scale=True,
-            desc=experiment.name,
-            dynamic_ncols=True,
-        )
-    status = "interrupted"
-    try:
-        for unit in units:
-            if bar is not None:
-                bar.set_postfix_str(f"{unit.dataset} repeat {unit.repeat}")
-            _run_unit(
-                experiment,
-                unit,
-                splits_of,
-                root,
-                budget_bytes,
-                bar.update if bar is not None else None,
-            )
-            if on_unit_done is not None:
-                on_unit_done(unit)
-        storage.merge_results(root, all_chunks)
-        status = "complete"
-    except Exception as err:  # recorded, then raised; KeyboardInterrupt stays "interrupted"
-        status = "failed"
-        extra = {**extra, "error": f"{type(err).__name__}: {err}"}
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
+    def write_record(status, wall_seconds, error=None):
+        fields = {**extra, "units": records}
+        if error is not None:
+            fields["error"] = error
         record = provenance(
             command=command,
             config=config,
             started=started,
-            wall_seconds=time.perf_counter() - t0,
+            wall_seconds=wall_seconds,
             status=status,
-            extra=extra,
+            extra=fields,
             git=git,
             earlier=earlier,
         )
         storage.atomic_write_json(root / "provenance.json", record)
+        return record
+
+    write_record("running", None)
+    status, error, progress = "interrupted", None, None
+    try:
+        splits_of = _Splits(experiment, data_home)
+        if scheduler is None:  # the data is here: check it all before any training
+            for dataset in dict.fromkeys(u.dataset for u in units):
+                splits_of(dataset, 0)
+        if distributed:
+            from cmloss.experiments.distributed import run_units
+
+            run_units(
+                experiment,
+                units,
+                root,
+                workers=workers,
+                scheduler=scheduler,
+                data_home=data_home,
+                budget_bytes=budget_bytes,
+                show_progress=show_progress,
+                on_unit_done=on_unit_done,
+                records=records,
+                execution=extra["execution"],
+            )
+        else:
+            progress = _Progress(extra["chunks_pending_at_start"], experiment.name, show_progress)
+            for unit in units:
+                records.append(_run_unit(experiment, unit, splits_of, root, budget_bytes, progress))
+                if on_unit_done is not None:
+                    on_unit_done(unit)
+        failed = [r for r in records if r["status"] != "done"]
+        if failed:
+            status = "failed"
+            error = f"{len(failed)} of {len(records)} units failed twice: " + "; ".join(
+                f"{r['dataset']} repeat {r['repeat']}: {r.get('error')}" for r in failed
+            )
+        else:
+            storage.merge_results(root, all_chunks)
+            status = "complete"
+    except KeyboardInterrupt as err:  # Ctrl-C or a signal: "interrupted", resumable
+        error = f"interrupted ({err or 'Ctrl-C'})"
+        raise
+    except Exception as err:  # recorded, then raised
+        status, error = "failed", f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        if progress is not None:
+            progress.close()
+        record = write_record(status, time.perf_counter() - t0, error)
     return record
