@@ -127,3 +127,31 @@ def test_committed_candidates_cover_repeats_0_1_of_every_problem(folder):
     assert set(rows["repeat"]) == {0, 1}
     assert set(rows["dataset"]) == {"skin-588", "skin-4000", "cod-763", "cod-3500", "ijcnn-971"}
     assert (rows.groupby(["dataset", "method"]).size() == 10).all()
+
+
+@pytest.mark.parametrize("group", ["skin", "cod", "ijcnn"])
+def test_slope_sgd_grids_change_only_the_slope_optimizer(group):
+    """Candidate 8's grids are our reading (the built-in BCE-ASTra and GMN-ASTra, paper
+    width of each dataset) with the slope parameter updated by plain gradient descent."""
+    import dataclasses
+
+    from cmloss.data.registry import DATASETS
+    from cmloss.experiments.definitions import load_config
+    from cmloss.experiments.methods import METHODS, Context
+
+    registered = dict(METHODS)
+    try:
+        experiment = load_config(LEDGER / "astra" / f"slope-sgd-{group}.json")
+        for dataset in experiment.datasets:
+            ctx = Context(dataset, DATASETS[dataset].n_features)
+            for ours in ("bce-astra", "gmn-astra"):
+                cand = METHODS[f"{ours}-slope-sgd"].settings(ctx)
+                expected = METHODS[ours].settings(ctx)
+                expected["optimizer"] = dataclasses.replace(
+                    expected["optimizer"], slope_optimizer="sgd")
+                # the loss label is a report name ("gmn" built in), not a setting
+                expected["loss"] = dataclasses.replace(expected["loss"], label=cand["loss"].label)
+                assert cand == expected, (dataset, ours)
+    finally:
+        METHODS.clear()
+        METHODS.update(registered)

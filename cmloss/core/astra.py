@@ -31,10 +31,23 @@ from cmloss.core.validation import check_positive, check_probability, concrete_v
 __all__ = [
     "astra", "astra_logit", "astra_threshold", "astra_threshold_logit", "astra_z_logit",
     "z_transform", "slope_from_beta", "beta_from_slope", "slope_from_threshold",
-    "wrong_ordering_band",
+    "wrong_ordering_band", "SLOPE_OPTIMIZERS", "check_slope_optimizer",
 ]
 
 _LN2 = math.log(2.0)
+
+#: How the slope parameter ``beta`` is updated: ``"same"``, by the rule of the optimizer
+#: that trains the weights (Adam in the paper's setting), at the slope's own rate
+#: ``eta_b``; ``"sgd"``, by plain gradient descent ``beta -= eta_b * grad`` (the paper
+#: speaks of a "training rate" for b, capped at 0.5, without naming its optimizer).
+SLOPE_OPTIMIZERS = ("same", "sgd")
+
+
+def check_slope_optimizer(value, name: str = "slope_optimizer") -> str:
+    """``value`` if it is one of :data:`SLOPE_OPTIMIZERS`, else a ``ValueError``."""
+    if value not in SLOPE_OPTIMIZERS:
+        raise ValueError(f"{name} must be one of {SLOPE_OPTIMIZERS}; got {name}={value!r}.")
+    return value
 
 
 def _as_pair(x, b):

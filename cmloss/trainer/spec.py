@@ -22,6 +22,7 @@ from types import MappingProxyType
 import numpy as np
 
 from cmloss.core import cm_metrics, soft_steps
+from cmloss.core.astra import check_slope_optimizer
 from cmloss.core.validation import check_positive, check_probability
 from cmloss.trainer import epoch_rules
 from cmloss.trainer.epoch_rules import AdaptiveSlope, check_selection
@@ -248,6 +249,9 @@ class OptimizerSpec:
         slope_learning_rate: fixed rate of the ASTra slope when ``adaptive_slope`` is
             ``None``.
         adaptive_slope: Eq. 10 schedule of the slope rate (default the paper's).
+        slope_optimizer: ``"same"`` (the slope follows ``name``'s rule at its own rate)
+            or ``"sgd"`` (plain gradient descent on the slope parameter at that rate),
+            :data:`cmloss.core.astra.SLOPE_OPTIMIZERS`.
     """
 
     name: str = "adam"
@@ -259,9 +263,11 @@ class OptimizerSpec:
     momentum: float = 0.0
     slope_learning_rate: float = 0.01
     adaptive_slope: AdaptiveSlope | None = field(default_factory=AdaptiveSlope)
+    slope_optimizer: str = "same"
 
     def __post_init__(self):
         _choice(self.name, OPTIMIZERS, "name")
+        check_slope_optimizer(self.slope_optimizer)
         check_positive(self.learning_rate, "learning_rate")
         check_positive(self.slope_learning_rate, "slope_learning_rate")
         if self.momentum and self.name != "sgd":
@@ -280,16 +286,24 @@ class OptimizerSpec:
             return optimizers.Adam(
                 self.learning_rate,
                 self.initial_slope_rate,
+                self.slope_optimizer,
                 beta_1=self.beta_1,
                 beta_2=self.beta_2,
                 epsilon=self.epsilon,
             )
         if self.name == "sgd":
             return optimizers.SGD(
-                self.learning_rate, self.initial_slope_rate, momentum=self.momentum
+                self.learning_rate,
+                self.initial_slope_rate,
+                self.slope_optimizer,
+                momentum=self.momentum,
             )
         return optimizers.RMSprop(
-            self.learning_rate, self.initial_slope_rate, rho=self.rho, epsilon=self.epsilon
+            self.learning_rate,
+            self.initial_slope_rate,
+            self.slope_optimizer,
+            rho=self.rho,
+            epsilon=self.epsilon,
         )
 
 

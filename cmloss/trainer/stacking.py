@@ -100,6 +100,7 @@ def stack_key(member: MemberSpec) -> tuple:
         arch.bn_momentum,
         arch.bn_epsilon,
         optim.OptimizerKind.of(member.optimizer).kind,
+        member.optimizer.slope_optimizer,
         member.full_batch,
         None if member.full_batch else member.batch_fraction,
         member.epochs,
