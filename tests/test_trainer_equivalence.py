@@ -19,6 +19,8 @@ import pytest
 
 from cmloss import metrics
 from cmloss import optimizers as keras_optimizers
+from cmloss.core.astra import astra_threshold, beta_cap, slope_from_beta
+from cmloss.layers import ASTra
 from cmloss.protocols import fit_zscore
 from cmloss.trainer import (
     Architecture,
@@ -277,6 +279,27 @@ def test_slope_optimizer_is_checked():
         keras_optimizers.Adam(slope_optimizer="momentum")
     saved = keras.saving.serialize_keras_object(keras_optimizers.RMSprop(slope_optimizer="sgd"))
     assert keras.saving.deserialize_keras_object(saved).slope_optimizer == "sgd"
+
+
+def test_astra_tau_floor():
+    """``tau_min`` (ledger candidate 4) is the ASTra layer's ``min_threshold``: the slope
+    parameter is clipped after each step in both the trainer and ``model.fit``, so
+    ``tau(b)`` never goes below the floor, and here the floor binds."""
+    X, y, member = _astra_gmn_member()
+    (free,) = train_members(X, y, [member])
+    tau_min = float(0.5 * (0.25 + astra_threshold(np.max(free.curves["slope"]))))
+    floored = dataclasses.replace(member, tau_min=tau_min)
+    result, history, _ = _compare("tau-floor", floored, X, y, weight_atol=2e-5, loss_rtol=2e-5)
+    np.testing.assert_allclose(result.curves["slope"], history["astra_slope"], rtol=2e-5)
+    cap = float(slope_from_beta(beta_cap(tau_min)))
+    assert np.max(result.curves["slope"]) == pytest.approx(cap, rel=1e-5)
+    assert np.max(free.curves["slope"]) > 1.01 * cap
+    with pytest.raises(ValueError, match=r"tau_init must be >= tau_min; got tau_init=0.25"):
+        dataclasses.replace(member, tau_min=0.3)
+    with pytest.raises(ValueError, match=r"tau_min must be a number in \(0.0, 0.5\); got tau_"):
+        dataclasses.replace(member, tau_min=0.5)
+    layer = ASTra(threshold=0.25, min_threshold=0.05)
+    assert ASTra.from_config(layer.get_config()).min_threshold == 0.05
 
 
 def test_selection_start_from_epoch_matches_keras_early_stopping():
