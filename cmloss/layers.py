@@ -9,6 +9,7 @@ from cmloss.core.astra import (
     astra,
     astra_threshold,
     astra_z_logit,
+    beta_cap,
     beta_from_slope,
     slope_from_beta,
     slope_from_threshold,
@@ -48,6 +49,9 @@ class ASTra(keras.layers.Layer):
             ``beta -> -inf``, where its gradient vanishes.
         trainable_slope: learn ``b`` with the network (default ``True``); ``False`` freezes it.
         output: ``"z"`` (default), ``"astra"`` or ``"logit"``.
+        min_threshold: a floor on ``tau`` (``None``, the default: none): after each
+            optimizer step ``beta`` is clipped to :func:`cmloss.core.astra.beta_cap`, so
+            ``tau(b) >= min_threshold``. Must not exceed ``threshold``.
 
     Example:
 
@@ -59,9 +63,16 @@ class ASTra(keras.layers.Layer):
     """
 
     def __init__(self, threshold: float = 0.25, trainable_slope: bool = True,
-                 output: str = "z", **kwargs):
+                 output: str = "z", min_threshold: float | None = None, **kwargs):
         super().__init__(**kwargs)
         tau = check_probability(threshold, "threshold", low=0.0, high=0.5, low_open=True)
+        self._beta_cap = beta_cap(min_threshold)
+        if min_threshold is not None and tau < min_threshold:
+            raise ValueError(
+                f"threshold must be >= min_threshold; got threshold={tau!r}, "
+                f"min_threshold={min_threshold!r}."
+            )
+        self.min_threshold = min_threshold
         if tau == 0.5 and trainable_slope:
             raise ValueError(
                 "threshold must be in (0, 0.5) when trainable_slope=True (b = 1 has no finite "
@@ -89,6 +100,9 @@ class ASTra(keras.layers.Layer):
                 # not keras.initializers.Constant: it casts the Python float via float32
                 initializer=lambda shape, dtype=None: ops.full(shape, beta0, dtype=dtype),
                 trainable=self.trainable_slope,
+                # the tau floor: the optimizer clips beta after each update
+                constraint=(None if self.min_threshold is None
+                            else lambda w: ops.minimum(w, ops.cast(self._beta_cap, w.dtype))),
             )
             setattr(self.beta, SLOPE_VARIABLE_TAG, True)
 
@@ -130,7 +144,8 @@ class ASTra(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "threshold": self.initial_threshold,
-                "trainable_slope": self.trainable_slope, "output": self.output_kind}
+                "trainable_slope": self.trainable_slope, "output": self.output_kind,
+                "min_threshold": self.min_threshold}
 
 
 def find_astra_layers(model) -> list[ASTra]:

@@ -10,12 +10,17 @@ without an ASTra layer, behave as the Keras optimizer of the same name.
 
 :class:`cmloss.callbacks.AdaptiveSlopeRate` changes ``slope_learning_rate`` once per
 epoch.
+
+``slope_optimizer="sgd"`` updates the slope by plain gradient descent at
+``slope_learning_rate`` instead of by the optimizer's own rule (``"same"``, the default):
+Keras' ``SGD`` step without momentum, ``beta -= slope_learning_rate * gradient``.
 """
 
 from __future__ import annotations
 
 import keras
 
+from cmloss.core.astra import check_slope_optimizer
 from cmloss.core.validation import check_positive
 from cmloss.layers import SLOPE_VARIABLE_TAG
 
@@ -23,9 +28,10 @@ __all__ = ["Adam", "SGD", "RMSprop", "has_slope_learning_rate"]
 
 
 class _SlopeRateMixin:
-    def _init_slope(self, slope_learning_rate):
+    def _init_slope(self, slope_learning_rate, slope_optimizer):
         check_positive(slope_learning_rate, "slope_learning_rate")
         self._slope_lr_value = float(slope_learning_rate)
+        self.slope_optimizer = check_slope_optimizer(slope_optimizer)
         self._slope_indices = set()
 
     def build(self, variables):
@@ -53,16 +59,23 @@ class _SlopeRateMixin:
     def update_step(self, gradient, variable, learning_rate):
         if self._slope_indices and self._get_variable_index(variable) in self._slope_indices:
             learning_rate = self._slope_learning_rate
+            if self.slope_optimizer == "sgd":
+                self.assign_sub(variable, keras.ops.multiply(
+                    keras.ops.cast(gradient, variable.dtype),
+                    keras.ops.cast(learning_rate, variable.dtype)))
+                return
         return super().update_step(gradient, variable, learning_rate)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "slope_learning_rate": self._slope_lr_value}
+        return {**super().get_config(), "slope_learning_rate": self._slope_lr_value,
+                "slope_optimizer": self.slope_optimizer}
 
 
 @keras.saving.register_keras_serializable(package="cmloss")
 class Adam(_SlopeRateMixin, keras.optimizers.Adam):
     """``keras.optimizers.Adam`` with ``slope_learning_rate`` (default 0.01, the paper's
-    ``eta_b`` start) for ASTra slopes.
+    ``eta_b`` start) for ASTra slopes, updated by Adam (``slope_optimizer="same"``) or
+    by plain gradient descent (``"sgd"``).
 
     Example:
 
@@ -71,27 +84,30 @@ class Adam(_SlopeRateMixin, keras.optimizers.Adam):
     0.01
     """
 
-    def __init__(self, learning_rate=0.001, slope_learning_rate: float = 0.01, **kwargs):
+    def __init__(self, learning_rate=0.001, slope_learning_rate: float = 0.01,
+                 slope_optimizer: str = "same", **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self._init_slope(slope_learning_rate)
+        self._init_slope(slope_learning_rate, slope_optimizer)
 
 
 @keras.saving.register_keras_serializable(package="cmloss")
 class SGD(_SlopeRateMixin, keras.optimizers.SGD):
     """``keras.optimizers.SGD`` with ``slope_learning_rate`` for ASTra slopes."""
 
-    def __init__(self, learning_rate=0.01, slope_learning_rate: float = 0.01, **kwargs):
+    def __init__(self, learning_rate=0.01, slope_learning_rate: float = 0.01,
+                 slope_optimizer: str = "same", **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self._init_slope(slope_learning_rate)
+        self._init_slope(slope_learning_rate, slope_optimizer)
 
 
 @keras.saving.register_keras_serializable(package="cmloss")
 class RMSprop(_SlopeRateMixin, keras.optimizers.RMSprop):
     """``keras.optimizers.RMSprop`` with ``slope_learning_rate`` for ASTra slopes."""
 
-    def __init__(self, learning_rate=0.001, slope_learning_rate: float = 0.01, **kwargs):
+    def __init__(self, learning_rate=0.001, slope_learning_rate: float = 0.01,
+                 slope_optimizer: str = "same", **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self._init_slope(slope_learning_rate)
+        self._init_slope(slope_learning_rate, slope_optimizer)
 
 
 def has_slope_learning_rate(optimizer) -> bool:

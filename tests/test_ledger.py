@@ -127,3 +127,43 @@ def test_committed_candidates_cover_repeats_0_1_of_every_problem(folder):
     assert set(rows["repeat"]) == {0, 1}
     assert set(rows["dataset"]) == {"skin-588", "skin-4000", "cod-763", "cod-3500", "ijcnn-971"}
     assert (rows.groupby(["dataset", "method"]).size() == 10).all()
+
+
+def _slope_sgd(settings):
+    import dataclasses
+
+    return {**settings,
+            "optimizer": dataclasses.replace(settings["optimizer"], slope_optimizer="sgd")}
+
+
+_CHANGES = {  # candidate: our reading's settings -> the candidate's
+    "slope-sgd": _slope_sgd,  # 8: plain gradient descent on the slope parameter
+    "tau-floor": lambda settings: {**settings, "tau_min": 0.05},  # 4: the paper's lowest tau
+}
+
+
+@pytest.mark.parametrize("candidate", sorted(_CHANGES))
+@pytest.mark.parametrize("group", ["skin", "cod", "ijcnn"])
+def test_candidate_grids_change_only_their_setting(candidate, group):
+    """A candidate's grids are our reading (the built-in BCE-ASTra and GMN-ASTra, paper
+    width of each dataset) with one setting changed."""
+    import dataclasses
+
+    from cmloss.data.registry import DATASETS
+    from cmloss.experiments.definitions import load_config
+    from cmloss.experiments.methods import METHODS, Context
+
+    registered = dict(METHODS)
+    try:
+        experiment = load_config(LEDGER / "astra" / f"{candidate}-{group}.json")
+        for dataset in experiment.datasets:
+            ctx = Context(dataset, DATASETS[dataset].n_features)
+            for ours in ("bce-astra", "gmn-astra"):
+                cand = METHODS[f"{ours}-{candidate}"].settings(ctx)
+                expected = _CHANGES[candidate](METHODS[ours].settings(ctx))
+                # the loss label is a report name ("gmn" built in), not a setting
+                expected["loss"] = dataclasses.replace(expected["loss"], label=cand["loss"].label)
+                assert cand == expected, (dataset, ours)
+    finally:
+        METHODS.clear()
+        METHODS.update(registered)

@@ -18,6 +18,9 @@ import numpy as np
 import pytest
 
 from cmloss import metrics
+from cmloss import optimizers as keras_optimizers
+from cmloss.core.astra import astra_threshold, beta_cap, slope_from_beta
+from cmloss.layers import ASTra
 from cmloss.protocols import fit_zscore
 from cmloss.trainer import (
     Architecture,
@@ -249,6 +252,54 @@ def test_astra_gmn_adaptive_slope_best_on_validation():
     slope_at_selection = history["astra_slope"][result.selected_epoch]
     assert result.final_b == pytest.approx(slope_at_selection, rel=2e-5)
     assert result.final_b != pytest.approx(history["astra_slope"][-1], rel=1e-3)
+
+
+def test_astra_slope_by_plain_gradient_descent():
+    """``slope_optimizer="sgd"`` (ledger candidate 8): the weights follow Adam, the slope
+    parameter plain gradient descent at the adaptive rate eta_b, in both the trainer and
+    ``model.fit``; the slope's path differs from the one under Adam."""
+    X, y, member = _astra_gmn_member()
+    sgd = dataclasses.replace(
+        member, optimizer=dataclasses.replace(member.optimizer, slope_optimizer="sgd")
+    )
+    result, history, _ = _compare("slope-sgd", sgd, X, y, weight_atol=2e-5, loss_rtol=2e-5)
+    np.testing.assert_allclose(
+        result.curves["slope_learning_rate"], history["slope_learning_rate"], rtol=1e-6
+    )
+    np.testing.assert_allclose(result.curves["slope"], history["astra_slope"], rtol=2e-5)
+    (adam,) = train_members(X, y, [member])
+    assert not np.allclose(result.curves["slope"], adam.curves["slope"], rtol=1e-3)
+
+
+def test_slope_optimizer_is_checked():
+    message = r"slope_optimizer must be one of \('same', 'sgd'\); got slope_optimizer='momentum'"
+    with pytest.raises(ValueError, match=message):
+        OptimizerSpec(slope_optimizer="momentum")
+    with pytest.raises(ValueError, match=message):
+        keras_optimizers.Adam(slope_optimizer="momentum")
+    saved = keras.saving.serialize_keras_object(keras_optimizers.RMSprop(slope_optimizer="sgd"))
+    assert keras.saving.deserialize_keras_object(saved).slope_optimizer == "sgd"
+
+
+def test_astra_tau_floor():
+    """``tau_min`` (ledger candidate 4) is the ASTra layer's ``min_threshold``: the slope
+    parameter is clipped after each step in both the trainer and ``model.fit``, so
+    ``tau(b)`` never goes below the floor, and here the floor binds."""
+    X, y, member = _astra_gmn_member()
+    (free,) = train_members(X, y, [member])
+    tau_min = float(0.5 * (0.25 + astra_threshold(np.max(free.curves["slope"]))))
+    floored = dataclasses.replace(member, tau_min=tau_min)
+    result, history, _ = _compare("tau-floor", floored, X, y, weight_atol=2e-5, loss_rtol=2e-5)
+    np.testing.assert_allclose(result.curves["slope"], history["astra_slope"], rtol=2e-5)
+    cap = float(slope_from_beta(beta_cap(tau_min)))
+    assert np.max(result.curves["slope"]) == pytest.approx(cap, rel=1e-5)
+    assert np.max(free.curves["slope"]) > 1.01 * cap
+    with pytest.raises(ValueError, match=r"tau_init must be >= tau_min; got tau_init=0.25"):
+        dataclasses.replace(member, tau_min=0.3)
+    with pytest.raises(ValueError, match=r"tau_min must be a number in \(0.0, 0.5\); got tau_"):
+        dataclasses.replace(member, tau_min=0.5)
+    layer = ASTra(threshold=0.25, min_threshold=0.05)
+    assert ASTra.from_config(layer.get_config()).min_threshold == 0.05
 
 
 def test_selection_start_from_epoch_matches_keras_early_stopping():

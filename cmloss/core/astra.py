@@ -31,10 +31,24 @@ from cmloss.core.validation import check_positive, check_probability, concrete_v
 __all__ = [
     "astra", "astra_logit", "astra_threshold", "astra_threshold_logit", "astra_z_logit",
     "z_transform", "slope_from_beta", "beta_from_slope", "slope_from_threshold",
-    "wrong_ordering_band",
+    "wrong_ordering_band", "SLOPE_OPTIMIZERS", "check_slope_optimizer",
+    "beta_cap",
 ]
 
 _LN2 = math.log(2.0)
+
+#: How the slope parameter ``beta`` is updated: ``"same"``, by the rule of the optimizer
+#: that trains the weights (Adam in the paper's setting), at the slope's own rate
+#: ``eta_b``; ``"sgd"``, by plain gradient descent ``beta -= eta_b * grad`` (the paper
+#: speaks of a "training rate" for b, capped at 0.5, without naming its optimizer).
+SLOPE_OPTIMIZERS = ("same", "sgd")
+
+
+def check_slope_optimizer(value, name: str = "slope_optimizer") -> str:
+    """``value`` if it is one of :data:`SLOPE_OPTIMIZERS`, else a ``ValueError``."""
+    if value not in SLOPE_OPTIMIZERS:
+        raise ValueError(f"{name} must be one of {SLOPE_OPTIMIZERS}; got {name}={value!r}.")
+    return value
 
 
 def _as_pair(x, b):
@@ -216,3 +230,23 @@ def wrong_ordering_band(b: float) -> tuple[float, float]:
     """
     b = check_positive(b, "b")
     return 0.0, math.log((2.0**b - 1.0) / b) / b
+
+
+def beta_cap(min_threshold: float | None, name: str = "min_threshold") -> float:
+    """The largest slope parameter ``beta`` whose threshold ``tau(b)`` is at least
+    ``min_threshold`` (``tau`` decreases as ``b`` grows, Eq. 5): ``beta`` kept at or below
+    it keeps ``tau >= min_threshold``. ``None``: no floor, ``inf``.
+
+    The ASTra paper calls ``tau = 0.05`` the lowest workable threshold; a floor there is
+    ``beta_cap(0.05)``.
+
+    >>> round(beta_cap(0.05), 4) == round(beta_from_slope(slope_from_threshold(0.05)), 4)
+    True
+    >>> beta_cap(None)
+    inf
+    """
+    if min_threshold is None:
+        return math.inf
+    check_probability(min_threshold, name, low=0.0, high=0.5, low_open=True,
+                      high_open=True)
+    return beta_from_slope(slope_from_threshold(min_threshold))

@@ -187,7 +187,7 @@ def build_keras_model(member: MemberSpec, n_features: int, weights: Sequence | N
     else:
         x = keras.layers.Dense(1, name="output")(x)
         if member.output == "astra":
-            x = ASTra(threshold=member.tau_init)(x)
+            x = ASTra(threshold=member.tau_init, min_threshold=member.tau_min)(x)
     model = keras.Model(inputs, x)
     model.set_weights(list(weights) if weights is not None else initial_weights(member, n_features))
     return model

@@ -79,14 +79,22 @@ class OptimizerKind:
 
     Attributes:
         kind: ``"adam"``, ``"sgd"``, ``"sgd_momentum"`` or ``"rmsprop"``.
+        slope: the rule of the ASTra slope, ``"same"`` (``kind``) or ``"sgd"``
+            (:attr:`OptimizerSpec.slope_optimizer`).
     """
 
     kind: str
+    slope: str = "same"
 
     @classmethod
     def of(cls, spec: OptimizerSpec) -> OptimizerKind:
         """The rule of an :class:`OptimizerSpec`."""
-        return cls(_kind(spec))
+        return cls(_kind(spec), spec.slope_optimizer)
+
+    @property
+    def slope_rule(self) -> OptimizerKind:
+        """The rule that updates the ASTra slope (its slots are still ``slots``)."""
+        return self if self.slope == "same" else OptimizerKind("sgd")
 
     @property
     def slots(self) -> tuple[str, ...]:
@@ -160,11 +168,14 @@ def apply_updates(
     """
     new_params, new_opt = dict(params), {}
     for name in trainable:
-        rate = slope_rate if name == SLOPE else hyper.learning_rate
-        var, slots = kind.update(params[name], grads[name], opt[name], rate, iterations, hyper)
+        rule, rate = (kind.slope_rule, slope_rate) if name == SLOPE else (kind, hyper.learning_rate)
+        var, slots = rule.update(params[name], grads[name], opt[name], rate, iterations, hyper)
         keep = tf.reshape(
             valid, tf.concat([tf.shape(valid), tf.ones([tf.rank(var) - 2], tf.int32)], 0)
         )
         new_params[name] = tf.where(keep, var, params[name])
-        new_opt[name] = {k: tf.where(keep, s, opt[name][k]) for k, s in slots.items()}
+        # A slope under plain gradient descent leaves its (unused) slots as they were.
+        new_opt[name] = {
+            k: tf.where(keep, slots[k], s) if k in slots else s for k, s in opt[name].items()
+        }
     return new_params, new_opt, iterations + tf.cast(valid, tf.int64)

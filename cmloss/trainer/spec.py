@@ -22,6 +22,7 @@ from types import MappingProxyType
 import numpy as np
 
 from cmloss.core import cm_metrics, soft_steps
+from cmloss.core.astra import beta_cap, check_slope_optimizer
 from cmloss.core.validation import check_positive, check_probability
 from cmloss.trainer import epoch_rules
 from cmloss.trainer.epoch_rules import AdaptiveSlope, check_selection
@@ -248,6 +249,9 @@ class OptimizerSpec:
         slope_learning_rate: fixed rate of the ASTra slope when ``adaptive_slope`` is
             ``None``.
         adaptive_slope: Eq. 10 schedule of the slope rate (default the paper's).
+        slope_optimizer: ``"same"`` (the slope follows ``name``'s rule at its own rate)
+            or ``"sgd"`` (plain gradient descent on the slope parameter at that rate),
+            :data:`cmloss.core.astra.SLOPE_OPTIMIZERS`.
     """
 
     name: str = "adam"
@@ -259,9 +263,11 @@ class OptimizerSpec:
     momentum: float = 0.0
     slope_learning_rate: float = 0.01
     adaptive_slope: AdaptiveSlope | None = field(default_factory=AdaptiveSlope)
+    slope_optimizer: str = "same"
 
     def __post_init__(self):
         _choice(self.name, OPTIMIZERS, "name")
+        check_slope_optimizer(self.slope_optimizer)
         check_positive(self.learning_rate, "learning_rate")
         check_positive(self.slope_learning_rate, "slope_learning_rate")
         if self.momentum and self.name != "sgd":
@@ -280,16 +286,24 @@ class OptimizerSpec:
             return optimizers.Adam(
                 self.learning_rate,
                 self.initial_slope_rate,
+                self.slope_optimizer,
                 beta_1=self.beta_1,
                 beta_2=self.beta_2,
                 epsilon=self.epsilon,
             )
         if self.name == "sgd":
             return optimizers.SGD(
-                self.learning_rate, self.initial_slope_rate, momentum=self.momentum
+                self.learning_rate,
+                self.initial_slope_rate,
+                self.slope_optimizer,
+                momentum=self.momentum,
             )
         return optimizers.RMSprop(
-            self.learning_rate, self.initial_slope_rate, rho=self.rho, epsilon=self.epsilon
+            self.learning_rate,
+            self.initial_slope_rate,
+            self.slope_optimizer,
+            rho=self.rho,
+            epsilon=self.epsilon,
         )
 
 
@@ -353,6 +367,8 @@ class MemberSpec:
         output: ``"sigmoid"``, ``"astra"`` (z output of :class:`cmloss.layers.ASTra`,
             learnable slope) or ``"linear"``.
         tau_init: initial ASTra threshold (0.25: ``b = 7.39635``).
+        tau_min: a floor on the ASTra threshold, ``cmloss.layers.ASTra(min_threshold=)``
+            (``None``: none; the paper calls 0.05 the lowest workable ``tau``).
         optimizer: :class:`OptimizerSpec`.
         epochs: number of epochs.
         batch_fraction: mini-batch size as a fraction of the training rows
@@ -376,6 +392,7 @@ class MemberSpec:
     loss: LossSpec = field(default_factory=LossSpec.bce)
     output: str = "sigmoid"
     tau_init: float = 0.25
+    tau_min: float | None = None
     optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
     epochs: int = 100
     batch_fraction: float | None = None
@@ -402,6 +419,12 @@ class MemberSpec:
             check_probability(
                 self.tau_init, "tau_init", low=0.0, high=0.5, low_open=True, high_open=True
             )
+            beta_cap(self.tau_min, "tau_min")  # checks tau_min
+            if self.tau_min is not None and self.tau_init < self.tau_min:
+                raise ValueError(
+                    f"tau_init must be >= tau_min; got tau_init={self.tau_init!r}, "
+                    f"tau_min={self.tau_min!r}."
+                )
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ValueError(f"epochs must be an int >= 1; got epochs={self.epochs!r}.")
         if self.batch_fraction is not None:

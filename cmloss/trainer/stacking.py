@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from cmloss.core.astra import beta_cap
 from cmloss.trainer import networks, optim
 from cmloss.trainer.epoch_rules import AdaptiveSlope, SlopeRateConstants
 from cmloss.trainer.spec import Architecture, LossSpec, MemberSpec, Selection
@@ -100,6 +101,7 @@ def stack_key(member: MemberSpec) -> tuple:
         arch.bn_momentum,
         arch.bn_epsilon,
         optim.OptimizerKind.of(member.optimizer).kind,
+        member.optimizer.slope_optimizer,
         member.full_batch,
         None if member.full_batch else member.batch_fraction,
         member.epochs,
@@ -215,6 +217,7 @@ def _constants(members, grid, layout: Layout) -> MemberConstants:
         class_weight_1=grid_of(lambda s: (s.class_weight or (1.0, 1.0))[1], np.float32, 1.0),
         slope_rate=grid_of(lambda s: s.optimizer.initial_slope_rate, np.float32, 0.01),
         adaptive_slope=adaptive,
+        slope_cap=grid_of(lambda s: beta_cap(s.tau_min), np.float32, np.inf),
         slope_schedule=schedule,
         shuffle_seed=grid_of(lambda s: s.shuffle_seed, np.int64),
         batch_size=grid_of(lambda s: s.batch_size(), np.int32, 1),

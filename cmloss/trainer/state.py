@@ -26,6 +26,8 @@ class MemberConstants(NamedTuple):
         class_weight_0, class_weight_1: Keras ``class_weight`` of each class, float32.
         slope_rate: the ASTra slope learning rate of the first epoch, float32.
         adaptive_slope: members whose slope rate follows Eq. 10, bool.
+        slope_cap: the largest slope parameter ``beta`` (the tau floor,
+            ``cmloss.core.astra.beta_cap``; ``inf``: none), float32.
         slope_schedule: Eq. 10's constants
             (``cmloss.trainer.epoch_rules.SlopeRateConstants``, float64).
         shuffle_seed: seed of the mini-batch order, int64.
@@ -41,6 +43,7 @@ class MemberConstants(NamedTuple):
     class_weight_1: Any
     slope_rate: Any
     adaptive_slope: Any
+    slope_cap: Any
     slope_schedule: Any
     shuffle_seed: Any
     batch_size: Any

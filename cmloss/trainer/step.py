@@ -84,5 +84,7 @@ def train_step(
         state.slope_rate,
         members.hyper,
     )
+    if networks.SLOPE in params:  # the tau floor, Keras' constraint on the ASTra slope
+        params[networks.SLOPE] = tf.minimum(params[networks.SLOPE], members.slope_cap)
     params = networks.with_moving_statistics(params, updates, valid)
     return state._replace(params=params, opt=opt, iterations=iterations), losses, cells
