@@ -153,6 +153,20 @@ def _decisions(comparisons: pd.DataFrame, imbalance: Mapping[str, float] | None,
     return frame, pairs, counts
 
 
+def _draw_decisions(ax: Any, frame: pd.DataFrame, pairs: list, where, size: float) -> None:
+    """One marker per decision of each pair (k-th pair: ``where(rows, k)`` gives x, y):
+    win in ``a``'s colour, loss in ``b``'s, the rope grey, undecided black."""
+    for k, (a, b) in enumerate(pairs):
+        sub = frame[(frame["method_a"] == a) & (frame["method_b"] == b)]
+        colours = {"a": method_color(a), "b": method_color(b), "rope": ROPE_COLOR,
+                   "undecided": "black"}
+        for label, (marker, _) in _MARKERS.items():
+            pts = sub[sub["decision"] == label]
+            if not pts.empty:
+                ax.scatter(*where(pts, k), marker=marker, s=size, color=colours[label],
+                           zorder=3)
+
+
 _MARKERS = {"a": ("^", "win"), "rope": ("o", "tie (rope)"), "b": ("v", "loss"),
             "undecided": ("x", "undecided")}
 
@@ -199,16 +213,8 @@ def plot_wtl_vs_imbalance(
         fig, ax = plt.subplots(figsize=(7.0, 0.7 * len(pairs) + 1.6))
     else:
         fig = ax.figure
-    for row, (a, b) in enumerate(pairs):
-        sub = frame[(frame["method_a"] == a) & (frame["method_b"] == b)]
-        for label, (marker, _) in _MARKERS.items():
-            pts = sub[sub["decision"] == label]
-            if pts.empty:
-                continue
-            color = {"a": method_color(a), "b": method_color(b), "rope": "#949494",
-                     "undecided": "black"}[label]
-            ax.scatter(pts["ir"], np.full(len(pts), row), marker=marker, s=70, color=color,
-                       zorder=3)
+    _draw_decisions(ax, frame, pairs, lambda pts, row: (pts["ir"], np.full(len(pts), row)),
+                    size=70)
     ax.set_xscale("log")
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
@@ -284,16 +290,9 @@ def plot_decisions_by_dataset(
         fig, ax = plt.subplots(figsize=(7.5, 0.24 * len(datasets) + 1.9))
     else:
         fig = ax.figure
-    colours = {"rope": ROPE_COLOR, "undecided": "black"}
-    for col, (a, b) in enumerate(pairs):
-        sub = frame[(frame["method_a"] == a) & (frame["method_b"] == b)]
-        for label, (marker, _) in _MARKERS.items():
-            pts = sub[sub["decision"] == label]
-            if pts.empty:
-                continue
-            colour = {"a": method_color(a), "b": method_color(b)}.get(label, colours.get(label))
-            ax.scatter(np.full(len(pts), col), pts[dataset_col].map(row_of), marker=marker,
-                       s=42, color=colour, zorder=3)
+    _draw_decisions(
+        ax, frame, pairs,
+        lambda pts, col: (np.full(len(pts), col), pts[dataset_col].map(row_of)), size=42)
     ax.set_xticks(range(len(pairs)))
     ax.set_xticklabels(
         [f"{a}\nvs {b}\n{counts.loc[(a, b), 'wins']}/{counts.loc[(a, b), 'ties']}/"
