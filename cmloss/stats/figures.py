@@ -294,10 +294,10 @@ def plot_decisions_by_dataset(
         ax, frame, pairs,
         lambda pts, col: (np.full(len(pts), col), pts[dataset_col].map(row_of)), size=42)
     ax.set_xticks(range(len(pairs)))
-    ax.set_xticklabels(
-        [f"{a}\nvs {b}\n{counts.loc[(a, b), 'wins']}/{counts.loc[(a, b), 'ties']}/"
+    ax.set_xticklabels(  # upright, so that long method names never run into each other
+        [f"{a} vs {b}\n{counts.loc[(a, b), 'wins']}/{counts.loc[(a, b), 'ties']}/"
          f"{counts.loc[(a, b), 'losses']}/{counts.loc[(a, b), 'undecided']}"
-         for a, b in pairs], fontsize=8)
+         for a, b in pairs], fontsize=8, rotation=90, ha="center", va="bottom")
     ax.xaxis.tick_top()
     ax.set_yticks(range(len(datasets)))
     ax.set_yticklabels([f"{ds} ({ir:.0f})" for ds, ir in datasets.itertuples(index=False)],

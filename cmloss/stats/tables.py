@@ -356,15 +356,16 @@ def compact_wtl(counts: pd.DataFrame, *, metric_col: str = "metric") -> pd.DataF
     return wide
 
 
-_DECISION_COLUMNS = {"p_a_better": "P(first better)", "p_rope": "P(equivalent)",
-                     "p_b_better": "P(second better)"}
+_DECISION_COLUMNS = {"p_a_better": "P(1st better)", "p_rope": "P(rope)",
+                     "p_b_better": "P(2nd better)"}
 
 
 def decision_table(comparisons: pd.DataFrame, keys: Sequence[str] = ("metric",),
                    digits: int = 3) -> pd.DataFrame:
     """:func:`cmloss.stats.compare_pairs`'s output with plain headers, compact enough to
     read at page width: the ``keys`` columns, ``pair`` ("a vs b"), ``n``, the two means as
-    one cell, the three posterior probabilities and the verdict in words.
+    one cell, the three posterior probabilities (first method better, practically
+    equivalent, second better) and the verdict in words (a probability of at least 0.95).
 
     Args:
         comparisons: :func:`cmloss.stats.compare_pairs`'s output (or ``as_dict`` rows).
@@ -379,7 +380,7 @@ def decision_table(comparisons: pd.DataFrame, keys: Sequence[str] = ("metric",),
     >>> rows = pd.DataFrame([{"metric": "g_mean", "method_a": "GMN", "method_b": "BCE",
     ...     "n": 40, "mean_a": 0.79, "mean_b": 0.668, "p_a_better": 1.0, "p_rope": 0.0,
     ...     "p_b_better": 0.0, "decision": "a"}])
-    >>> decision_table(rows).loc[0, ["pair", "means", "verdict (P >= 0.95)"]].tolist()
+    >>> decision_table(rows).loc[0, ["pair", "means", "verdict"]].tolist()
     ['GMN vs BCE', '0.790 vs 0.668', 'GMN better']
     """
     keys = list(keys)
@@ -398,7 +399,7 @@ def decision_table(comparisons: pd.DataFrame, keys: Sequence[str] = ("metric",),
                                                                          c["mean_b"])]
     for col, header in _DECISION_COLUMNS.items():
         out[header] = c[col].round(digits)
-    out["verdict (P >= 0.95)"] = verdict
+    out["verdict"] = verdict
     return out.reset_index(drop=True)
 
 
