@@ -45,6 +45,7 @@ __all__ = [
     "RESULTS_ENV",
     "RESULTS_URL_ENV",
     "RemoteResults",
+    "RemoteRun",
     "Run",
     "fetch_run",
     "find_run",
@@ -60,17 +61,17 @@ RESULTS_ENV = "CMLOSS_RESULTS"
 """Environment variable naming the folder that holds the run directories."""
 
 RESULTS_URL_ENV = "CMLOSS_RESULTS_URL"
-"""Environment variable: the URL of a repository tree (``https://``, ``http://`` or
-``file://``) whose ``results/`` folder is read when a run is not on disk; it takes
+"""Environment variable holding the URL of a repository tree (``https://``, ``http://`` or
+``file://``) whose ``results/`` folder is read when a run is not on disk. It takes
 precedence over the repository cmloss was installed from."""
 
 RESULTS_CACHE_ENV = "CMLOSS_RESULTS_CACHE"
-"""Environment variable naming the folder where fetched results are cached (default: the
-user cache folder, ``pooch.os_cache("cmloss") / "results"``)."""
+"""Environment variable naming the folder where fetched results are cached, by default
+``pooch.os_cache("cmloss") / "results"`` in the user cache folder."""
 
 MANIFEST = "SHA256SUMS"
-"""Name of a run directory's manifest: ``<sha256>  <path relative to the run>`` lines,
-the format of ``sha256sum``."""
+"""File name of a run directory's manifest, whose lines ``<sha256>  <path relative to the
+run>`` follow the format of ``sha256sum``."""
 
 
 def _candidates(name: str) -> list[Path]:
@@ -357,7 +358,7 @@ def _installed_from() -> tuple[str, str] | None:
 def remote_results() -> RemoteResults | None:
     """Where results not on disk are fetched from: ``$CMLOSS_RESULTS_URL`` if set, else
     the GitHub repository and commit cmloss was pip-installed from; ``None`` when neither
-    applies (see :func:`_why_no_remote`)."""
+    applies."""
     url = os.environ.get(RESULTS_URL_ENV, "").strip()
     if url:
         base = url.rstrip("/") + "/"
@@ -432,6 +433,7 @@ class RemoteRun:
     manifest: dict[str, str]
 
     def url(self, rel: str) -> str:
+        """The URL of ``rel`` (a path relative to the run directory)."""
         return f"{self.remote.base_url}results/{quote(self.name)}/{quote(rel)}"
 
     def fetch(self, rel: str) -> Path:
