@@ -37,6 +37,11 @@ log() { printf '\n== %s\n' "$*"; }
 
 # The notebooks import this checkout's cmloss, whether or not it is pip-installed.
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# The notebook kernels inherit this environment. Level 3 keeps TensorFlow's C++ log (e.g.
+# "failed call to cuInit" on a machine without a GPU, an ERROR-level line that level 2
+# lets through) out of the cells' stderr, so no rendered page shows it; a Python error
+# still fails the build.
+export TF_CPP_MIN_LOG_LEVEL=3
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1  # the test drives the system Chromium
 
 # 1. Book tools (installed distribution name -> pip requirement).

@@ -34,7 +34,7 @@
 try:
     import cmloss
 except ImportError:  # Colab, Binder: install cmloss from its repository
-    # %pip install -q "cmloss[experiments] @ git+https://github.com/cmloss/cmloss"
+    # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
 
 # %% [markdown]
@@ -288,7 +288,7 @@ shown = {
     "mcc": palette[6],
     "accuracy": "black",
 }
-fig, ax = plt.subplots(figsize=(8, 4.5))
+fig, ax = plt.subplots(figsize=(6.4, 4.2))
 for name, colour in shown.items():
     style = "--" if name == "accuracy" else "-"
     ax.plot(sweep.index, sweep[name], style, color=colour, linewidth=2, label=name)
@@ -343,8 +343,8 @@ for s in grid:
 curve = np.array(curve)
 
 # %% [markdown]
-# Both metrics are step functions of that one score (left panel): flat on each side of the
-# threshold and jumping at it. Their numerical derivative (right panel, a centred finite
+# Both metrics are step functions of that one score (top panel): flat on each side of the
+# threshold and jumping at it. Their numerical derivative (bottom panel, a centred finite
 # difference on the grid) is exactly zero everywhere except on the one grid step that
 # straddles the threshold. There it spikes, and the spike grows without bound as the grid
 # is refined: the derivative does not exist at the jump. A gradient step on this example
@@ -352,13 +352,13 @@ curve = np.array(curve)
 
 # %%
 slope = np.gradient(curve, grid, axis=0)
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+fig, (left, right) = plt.subplots(2, 1, figsize=(7, 6.4), sharex=True, layout="constrained")
 for k, (name, colour) in enumerate([("g_mean", palette[3]), ("f1", palette[2])]):
     left.plot(grid, curve[:, k], color=colour, linewidth=2, label=name)
     right.plot(grid, slope[:, k], color=colour, linewidth=2, label=name)
 for ax in (left, right):
     ax.axvline(threshold, color=step_colour, linestyle="--", lw=1, label="threshold")
-    ax.set_xlabel("score of the moved example")
+right.set_xlabel("score of the moved example")
 left.set(title="Metric as one score moves", ylabel="metric value (dimensionless)")
 right.set(title="Its derivative (finite differences)", ylabel="d metric / d score")
 left.legend()
@@ -395,3 +395,53 @@ print(f"loss = {float(loss):.4f}; gradient with respect to the scores: {gradient
 # $\mathbb{1}[p > 0.5]$ by a steep but smooth *amplified sigmoid*. Counting the smoothed
 # predictions gives a *soft confusion matrix*, and every metric of this chapter, computed on
 # it by the same `cmloss` functions, becomes a differentiable loss.
+#
+#
+# ## Exercises
+#
+# Each solution is a hidden cell below its exercise (click to show it); it runs when the
+# book is built, and its assertions check the claims of the solution.
+#
+# **Exercise 1.1.** Whatever the prevalence $\pi$ of the positive class, the do-nothing
+# classifier's accuracy is $1 - \pi$ while its recall, G-mean and MCC are 0. Check it with
+# `cmloss.evaluate` for $\pi = 0.001$, $0.05$ and $0.3$.
+
+# %% tags=["hide-cell"]
+# Solution to exercise 1.1: accuracy is the share of negatives, every positive-aware
+# metric is 0 (MCC is 0/0 there, set to 0 by zero_division).
+for pi in (0.001, 0.05, 0.3):
+    labels = (rng.random(100_000) < pi).astype("int32")
+    nothing = cmloss.evaluate(labels, np.zeros(labels.size))
+    assert np.isclose(nothing["accuracy"], 1 - labels.mean())
+    assert nothing["recall"] == nothing["g_mean"] == nothing["mcc"] == 0.0
+    print(f"prevalence {labels.mean():.4f}: accuracy {nothing['accuracy']:.4f}, "
+          f"recall {nothing['recall']}, G-mean {nothing['g_mean']}, MCC {nothing['mcc']}")
+
+# %% [markdown]
+# **Exercise 1.2.** $F_\beta$ weighs recall $\beta$ times as much as precision. Using the
+# counts in `sweep` and `cm_metrics.f_beta`, find the threshold that maximises $F_{0.5}$,
+# $F_1$ and $F_2$ for the simulated model. In which order do they come, and why?
+
+# %% tags=["hide-cell"]
+# Solution to exercise 1.2: the more a metric values recall, the lower the threshold it
+# picks, since lowering the threshold finds more positives at the price of false alarms.
+counts_by_threshold = [sweep[cell].to_numpy() for cell in ("tn", "fp", "fn", "tp")]
+best_for = {beta: float(sweep.index[np.argmax(cm_metrics.f_beta(*counts_by_threshold,
+                                                                 beta=beta))])
+            for beta in (0.5, 1.0, 2.0)}
+print({f"F{beta:g}": t for beta, t in best_for.items()})
+assert best_for[2.0] < best_for[1.0] < best_for[0.5]
+
+# %% [markdown]
+# **Exercise 1.3.** MCC treats the two classes alike; F1 does not. Swap the roles of the
+# classes (labels $1 - y$, scores $1 - p$) and compare MCC and F1 before and after, at
+# threshold 0.5.
+
+# %% tags=["hide-cell"]
+# Solution to exercise 1.3: MCC is symmetric in the classes (its formula is unchanged when
+# TP <-> TN and FP <-> FN), so it does not move; F1 ignores the true negatives, so the
+# swapped problem (where the old negatives are now the positives) scores very differently.
+swapped = cmloss.evaluate(1 - y_true, 1.0 - y_score, threshold=0.5)
+print(f"MCC {at_half['mcc']:.4f} -> {swapped['mcc']:.4f};  F1 {at_half['f1']:.4f} -> "
+      f"{swapped['f1']:.4f}")
+assert np.isclose(at_half["mcc"], swapped["mcc"]) and not np.isclose(at_half["f1"], swapped["f1"])

@@ -37,7 +37,7 @@
 try:
     import cmloss
 except ImportError:  # Colab, Binder: install cmloss from its repository
-    # %pip install -q "cmloss[experiments] @ git+https://github.com/cmloss/cmloss"
+    # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
 
 # %% [markdown]
@@ -132,8 +132,8 @@ pd.DataFrame(
 # {cite}`twomey2022astra`; the cosine step is the Score-Oriented Loss (SOL)
 # {cite}`marchetti2022sol`, the baseline of the AnyLoss paper.
 #
-# The figure below draws each soft step (left) next to the hard step it replaces, and the
-# density of its random threshold (right; the derivative $F'(p)$, computed by automatic
+# The figure below draws each soft step (top) next to the hard step it replaces, and the
+# density of its random threshold (bottom; the derivative $F'(p)$, computed by automatic
 # differentiation of the `cmloss` objects). The identity is far from the hard step: a score
 # of 0.3 still counts as 0.3 of a positive prediction. The amplification and the cosine step
 # hug the hard step and differ only within about $\pm 0.1$ of 0.5, where their threshold
@@ -146,7 +146,7 @@ soft_steps = {
     "amplify": ("Amplify(L=73)", cmloss.Amplify(73)),
     "cosine": ("CosineThreshold(0.5, 0.1)", cmloss.CosineThreshold(0.5, 0.1)),
 }
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+fig, (left, right) = plt.subplots(2, 1, figsize=(7, 6.6))
 left.step(grid, (grid > 0.5).astype(float), where="post", color=SOFT_STEP_COLORS["hard"],
           linestyle="--", label="hard step 1[p > 0.5]")
 for key, (label, step) in soft_steps.items():
@@ -171,10 +171,22 @@ plt.show()
 #
 # $L$ sets the trade-off. A small $L$ keeps the soft matrix far from the hard one (the loss
 # optimises something other than the metric); a large $L$ brings them together but makes
-# $A$ so flat away from 0.5 that its derivative $A'(p) = L\,A(p)(1 - A(p))$ vanishes. The
-# AnyLoss authors use $L = 73$ and report values in $[2, 70]$ as usable in their later
-# code; their paper proves a lower bound of its own. Here we state two explicit criteria,
-# derive a lower and an upper bound from them, and check the numbers with `cmloss`.
+# $A$ so flat away from 0.5 that its derivative $A'(p) = L\,A(p)(1 - A(p))$ vanishes.
+#
+# :::{admonition} The paper says
+# :class: paper-says
+# The authors' code sets `L = 73` ("Hyper Parameter, positive real number but integer used
+# for convenience", the README of their repository), and the README's table compares
+# $L$ = 30, 50, 73, 90 and 110 on the four imbalanced datasets; their later code states
+# $[2, 70]$ as the usable range.
+# :::
+#
+# :::{admonition} Our reading
+# :class: our-reading
+# We keep $L = 73$ as the default and do not take a bound from the papers: this section
+# states two explicit criteria, derives a lower and an upper bound from them, and checks
+# the numbers with `cmloss` ({ref}`reading-anyloss-L`).
+# :::
 #
 # ### Three facts about $A$
 #
@@ -369,9 +381,8 @@ plt.show()
 # AnyLoss accuracy loss with respect to that one score, in a batch of four, for three set-ups.
 
 # %%
-from myst_nb import glue
-
 from cmloss.core import soft_steps
+from cmloss.stats.tables import glue
 
 
 def confident_mistake_gradient(L_value, dtype):
@@ -652,24 +663,24 @@ print(float(losses.FBetaLoss(soft_step=step73, dtype="float64")(y_land, stack[on
       values_s["AnyLoss-F1"][one])
 
 # %% [markdown]
-# The left panel shows the three losses as functions of $s$. BCE decreases smoothly all the
+# The top panel shows the three losses as functions of $s$. BCE decreases smoothly all the
 # way to $s = 1$ and is steepest where the example is most wrong. The two AnyLosses are
 # smoothed steps: flat while the example is a clear false negative, a drop as $s$ crosses
 # 0.5 and the example turns into a true positive, flat again after that. The
-# right panel shows the magnitude of the gradient on a log scale: BCE's gradient never falls
+# bottom panel shows the magnitude of the gradient on a log scale: BCE's gradient never falls
 # much below $1/n$, while the AnyLoss gradients peak at the threshold and decay like
 # $e^{-L|s - 0.5|}$. AnyLoss learns from the examples near the decision boundary and
 # ignores the rest, which is what a metric computed from hard predictions would do too.
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+fig, (left, right) = plt.subplots(2, 1, figsize=(7, 6.6), sharex=True)
 for name in curves:
     left.plot(s_grid, values_s[name], color=METHOD_COLORS[name], linewidth=2, label=name)
     right.plot(s_grid, np.abs(slopes_s[name]), color=METHOD_COLORS[name], linewidth=2, label=name)
 for ax in (left, right):
     ax.axvline(0.5, color=SOFT_STEP_COLORS["hard"], linestyle="--", linewidth=1,
                label="threshold 0.5")
-    ax.set_xlabel("score s of one positive example (the others fixed)")
+right.set_xlabel("score s of one positive example (the others fixed)")
 right.set_yscale("log")
 left.set(title="Loss of the batch as one score moves", ylabel="loss (dimensionless)")
 right.set(title="Magnitude of its gradient", ylabel="|d loss / d s| (log scale)")
@@ -699,7 +710,7 @@ surfaces = {
     "AnyLoss-F1": losses.confusion_matrix_loss(labels2, stack2, "f1", step73, axis=-1),
     "BCE": losses.binary_crossentropy(labels2, stack2),
 }
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
 for ax, (name, surface) in zip(axes, surfaces.items()):
     surface = to_numpy(surface).reshape(pos_mesh.shape)
     filled = ax.contourf(pos_mesh, neg_mesh, surface, levels=20, cmap="viridis")
@@ -708,7 +719,8 @@ for ax, (name, surface) in zip(axes, surfaces.items()):
     ax.axhline(0.5, color="white", linestyle="--", linewidth=1)
     ax.set(title=f"{name} over two scores", xlabel="score s+ of a positive",
            ylabel="score s- of a negative")
-    ax.legend(loc="upper right", frameon=True, facecolor="0.35", labelcolor="white")
+    ax.set_aspect("equal")
+axes[0].legend(loc="upper right", frameon=True, facecolor="0.35", labelcolor="white")
 plt.tight_layout()
 plt.show()
 
@@ -775,5 +787,61 @@ pd.DataFrame(rows).set_index(["zero_division", "loss"]).round(4)
 #   gradient through the undefined part.
 #
 # The next chapter turns from the loss to the output layer: ASTra {cite}`twomey2022astra`
-# moves the decision threshold itself below 0.5. The experiments chapter (Chapter 5) then
-# trains these losses on imbalanced datasets.
+# moves the decision threshold itself below 0.5. The experiment chapter
+# [AnyLoss on imbalanced data](05_experiment_anyloss.ipynb) then trains these losses on
+# the paper's imbalanced datasets.
+#
+# ## Exercises
+#
+# Each solution is a hidden cell below its exercise (click to show it); it runs when the
+# book is built, and its assertions check the claims of the solution.
+#
+# **Exercise 2.1.** What slope does this chapter's lower-bound criterion require for a
+# margin of $m = 0.05$ (scores of 0.55 already confident) at $\varepsilon = 0.01$? Can that
+# slope be used without saturation in float64?
+
+# %% tags=["hide-cell"]
+# Solution to exercise 2.1: L_min is inversely proportional to the margin, so halving m
+# doubles it, and the result lies beyond the float64 saturation limit: the criterion and
+# floating point cannot both be met at this margin.
+L_half_margin = float(L_lower.subs({m: 0.05, eps: 0.01}))
+print(f"L_min(m = 0.05) = {L_half_margin:.2f} (twice {L_min:.2f}); "
+      f"float64 saturates above {L_max['float64']:.2f}")
+assert np.isclose(L_half_margin, 2 * L_min) and L_half_margin > L_max["float64"]
+
+# %% [markdown]
+# **Exercise 2.2.** `cmloss.losses.MCCLoss` is the AnyLoss loss for MCC. Evaluate it, with
+# its gradient, on the all-negative batch `y_none, p_none` above for both settings of
+# `zero_division`. Why is MCC undefined there?
+
+# %% tags=["hide-cell"]
+# Solution to exercise 2.2: MCC's denominator contains TP + FN = P, the number of
+# positives, so without positives it is 0/0; the policy sets the metric to zero_division
+# with a zero gradient, so the loss is 1 - zero_division and the batch teaches nothing.
+for zero_division in (0.0, 1.0):
+    mcc_loss = losses.MCCLoss(soft_step=cmloss.Amplify(73), zero_division=zero_division,
+                              dtype="float64")
+    x = tf.Variable(p_none)
+    with tf.GradientTape() as tape:
+        value = mcc_loss(y_none, x)
+    grad = to_numpy(tape.gradient(value, x))
+    print(f"zero_division = {zero_division}: loss {float(value)}, |gradient| "
+          f"{np.linalg.norm(grad)}")
+    assert float(value) == 1.0 - zero_division and not grad.any()
+
+# %% [markdown]
+# **Exercise 2.3.** The amplified predictions tend to the hard ones as $L$ grows. For the
+# six-example batch `y_small, p_small`, compute the mean distance
+# $\frac{1}{n}\sum_i |A(p_i) - \mathbb{1}[p_i > 0.5]|$ for $L$ = 10, 30 and 73 (in float64),
+# and see how it splits between the cells of the confusion matrix at $L = 73$.
+
+# %% tags=["hide-cell"]
+# Solution to exercise 2.3: each |A(p) - 1[p > 0.5]| shrinks as L grows (for p != 0.5), so
+# the mean does; at L = 73 what is left comes almost entirely from the negative scored
+# 0.48, within the band around 0.5 where A is not yet close to 0 (it lands in FP).
+hard_small = (p_small > 0.5).astype("float64")
+distance = {L_value: float(np.abs(to_numpy(cmloss.Amplify(L_value)(p_small)) - hard_small)
+                           .mean()) for L_value in (10, 30, 73)}
+print({L_value: round(d, 4) for L_value, d in distance.items()})
+assert distance[10] > distance[30] > distance[73]
+print(table["soft, Amplify(73)"] - table["hard, p > 0.5"])

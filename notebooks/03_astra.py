@@ -37,7 +37,7 @@
 try:
     import cmloss
 except ImportError:  # Colab, Binder: install cmloss from its repository
-    # %pip install -q "cmloss[experiments] @ git+https://github.com/cmloss/cmloss"
+    # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
 
 # %% [markdown]
@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 import tensorflow as tf
-from IPython.display import display
+from IPython.display import Markdown, display
 from keras import ops
 
 from cmloss import losses
@@ -185,20 +185,20 @@ for tau, slope in slopes.items():
     print(f"tau = {tau}: b = {slope:.5f}, max |autodiff - sympy| at 3 points = {gap:.1e}")
 
 # %% [markdown]
-# Left: each curve passes through its threshold $\tau$ at $x = 0$ (dots). As $\tau$
+# Top: each curve passes through its threshold $\tau$ at $x = 0$ (dots). As $\tau$
 # decreases, the negative side ($x < 0$) is squeezed into $[0, \tau)$ and the positive side
-# gets the rest of the output range. Right: the derivative peaks at $x = 0$ for every slope,
+# gets the rest of the output range. Bottom: the derivative peaks at $x = 0$ for every slope,
 # as derived above, and becomes strongly asymmetric: it collapses at rate $b$ to the left and
 # decays like $e^{-x}$ to the right.
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+fig, (left, right) = plt.subplots(2, 1, figsize=(7, 6.6), sharex=True)
 for tau in TAUS:
     label = f"tau = {tau} (b = {slopes[tau]:.4g})"
     left.plot(x_plot, activation[tau], color=tau_colour[tau], linewidth=2, label=label)
     left.plot([0.0], [tau], "o", color=tau_colour[tau])
     right.plot(x_plot, slope_of[tau], color=tau_colour[tau], linewidth=2, label=label)
-left.set(title="(a) ASTra(x, b)", xlabel="pre-activation x", ylabel="output ASTra(x, b)")
+left.set(title="(a) ASTra(x, b)", ylabel="output ASTra(x, b)")
 right.set(title="(b) its derivative", xlabel="pre-activation x", ylabel="d ASTra / dx")
 left.legend(loc="upper left")
 right.legend(loc="upper right")
@@ -234,8 +234,8 @@ print("beta_from_slope(7.39635) =", round(cmloss.beta_from_slope(7.39635), 5),
 # $\mathrm{d}\tau/\mathrm{d}\beta = \tau'(b)\,\mathrm{d}b/\mathrm{d}\beta$, with
 # $\mathrm{d}b/\mathrm{d}\beta = 1$ in the linear branch but $e^{\beta} = b - 1$ in the
 # exponential one. Near $b = 1$ the exponential branch freezes the threshold: a step in
-# $\beta$ barely changes $b$. The figure computes $\tau(b(\beta))$ (left) and
-# $|\mathrm{d}\tau/\mathrm{d}\beta|$ (right, log scale) by automatic differentiation of
+# $\beta$ barely changes $b$. The figure computes $\tau(b(\beta))$ (top) and
+# $|\mathrm{d}\tau/\mathrm{d}\beta|$ (bottom, log scale) by automatic differentiation of
 # `cmloss.slope_from_beta` followed by `cmloss.astra_threshold`. To the left of $\beta = 0$
 # the sensitivity falls off exponentially; to the right it decays only slowly. Starting at
 # $\beta = 5.4$ ($\tau = 0.25$) leaves the threshold free to move in both directions at a
@@ -248,7 +248,7 @@ with tf.GradientTape() as tape:
     tau_of_beta = cmloss.astra_threshold(cmloss.slope_from_beta(bv))
 dtau_dbeta = to_numpy(tape.gradient(tau_of_beta, bv))
 beta_start = cmloss.beta_from_slope(slopes[0.25])
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+fig, (left, right) = plt.subplots(2, 1, figsize=(7, 6.6), sharex=True)
 left.plot(beta_grid, to_numpy(tau_of_beta), color=SOFT_STEP_COLORS["hard"], linewidth=2,
           label="tau(b(beta))")
 right.plot(beta_grid, np.abs(dtau_dbeta), color=SOFT_STEP_COLORS["hard"], linewidth=2,
@@ -258,7 +258,7 @@ for ax in (left, right):
                label="exponential branch, b = 1 + e^beta")
     ax.axvline(beta_start, color=tau_colour[0.25], linestyle="--",
                label=f"start for tau = 0.25 (beta = {beta_start:.3f})")
-    ax.set_xlabel("unconstrained slope parameter beta")
+right.set_xlabel("unconstrained slope parameter beta")
 right.set_yscale("log")
 left.set(title="Threshold as a function of beta", ylabel="threshold tau")
 right.set(title="Sensitivity of the threshold to beta", ylabel="|d tau / d beta| (log scale)")
@@ -290,14 +290,14 @@ print(f"b = 7.39635: sympy {x_half_numpy(7.39635):.6f}, "
 # For $0 < x < x_{1/2}$ the output lies between $\tau$ and $1/2$: the example is predicted
 # positive ($x > 0$), yet BCE finds it closer to target 0 than to target 1. The figure
 # recreates the paper's Figure 2 with `cmloss.losses.binary_crossentropy`: for $\tau = 0.5$
-# (left) the two losses cross at $x = 0$; for $\tau = 0.25$ (right) they cross at
+# (top) the two losses cross at $x = 0$; for $\tau = 0.25$ (bottom) they cross at
 # $x_{1/2} = 0.42$, and the shaded band, from `cmloss.wrong_ordering_band`, is where the
 # ordering is wrong.
 
 # %%
 x_bce = np.linspace(-3.0, 3.0, 601)
 ones, zeros = np.ones((x_bce.size, 1)), np.zeros((x_bce.size, 1))
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
 for ax, tau, panel in zip(axes, (0.5, 0.25), "ab"):
     y_hat = to_numpy(cmloss.astra(x_bce, slopes[tau]))[:, None]
     ax.plot(x_bce, to_numpy(losses.binary_crossentropy(ones, y_hat)), color=tau_colour[tau],
@@ -310,10 +310,10 @@ for ax, tau, panel in zip(axes, (0.5, 0.25), "ab"):
                    label=f"wrong ordering, 0 < x < {high:.3f}")
     ax.axvline(0.0, color=SOFT_STEP_COLORS["hard"], linewidth=1, linestyle=":",
                label="threshold (x = 0)")
-    ax.set(title=f"({panel}) tau = {tau} (b = {slopes[tau]:.4g})", xlabel="pre-activation x",
-           ylim=(0, 4))
+    ax.set(title=f"({panel}) tau = {tau} (b = {slopes[tau]:.4g})",
+           ylabel="BCE of y_hat = ASTra(x, b)", ylim=(0, 4))
     ax.legend(loc="upper center", frameon=True, framealpha=0.95)
-axes[0].set_ylabel("BCE of y_hat = ASTra(x, b)")
+axes[1].set_xlabel("pre-activation x")
 plt.tight_layout()
 plt.show()
 
@@ -387,7 +387,7 @@ ax.axvline(0.0, color=SOFT_STEP_COLORS["hard"], linewidth=1, linestyle=":",
            label="threshold (x = 0)")
 ax.set(title="BCE on the z-transformed output crosses at x = 0", xlabel="pre-activation x",
        ylabel="BCE of z(ASTra(x, b), tau)", ylim=(0, 4))
-ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
+ax.legend(loc="upper center", ncol=2, frameon=True, framealpha=0.95)
 plt.show()
 
 # %% [markdown]
@@ -470,7 +470,10 @@ for tau in (0.25, 0.05):
         "layer logit z": to_numpy(logit_layer(x_big[:, None])).ravel(),
     }))
 stability = pd.concat(rows).set_index(["tau", "x"])
-display(stability)
+display(Markdown("**The formulas as written (sympy, lambdified to NumPy)**"))
+display(stability.filter(like="naive").map("{:.4g}".format))
+display(Markdown("**`cmloss`**"))
+display(stability.drop(columns=stability.filter(like="naive").columns).map("{:.4g}".format))
 
 # %% [markdown]
 # Every `cmloss` column is finite; the naive columns are not. The naive values also go
@@ -504,5 +507,55 @@ print("non-finite naive values:", int((~np.isfinite(stability.filter(like="naive
 #
 # The paper pairs ASTra with the GMN loss {cite}`twomey2017gmn`, the G-mean of the
 # approximated confusion matrix (`cmloss.losses.GMN`, the identity soft step of the
-# previous chapter); the next chapter covers it, and the experiments chapter (Chapter 5)
-# trains both on highly imbalanced data.
+# previous chapter); the next chapter covers it, and the experiment chapter
+# [ASTra on the HD-Ensemble problems](06_experiment_astra.ipynb) trains both on highly
+# imbalanced data.
+#
+# ## Exercises
+#
+# Each solution is a hidden cell below its exercise (click to show it); it runs when the
+# book is built, and its assertions check the claims of the solution.
+#
+# **Exercise 3.1.** Which slope $b$ puts the threshold at $\tau = 0.1$, and which value of
+# the unconstrained parameter $\beta$ (Eq. 7) starts training there? Is it in the linear
+# branch?
+
+# %% tags=["hide-cell"]
+# Solution to exercise 3.1: b > 2, so beta = b - 2 > 0, the linear branch.
+b_tenth = cmloss.slope_from_threshold(0.1)
+beta_tenth = cmloss.beta_from_slope(b_tenth)
+print(f"tau = 0.1: b = {b_tenth:.5f}, beta = {beta_tenth:.5f}")
+assert np.isclose(float(cmloss.astra_threshold(b_tenth)), 0.1)
+assert beta_tenth > 0 and np.isclose(beta_tenth, b_tenth - 2)
+
+# %% [markdown]
+# **Exercise 3.2.** How wide is the band of wrongly ordered BCE losses for $\tau = 0.05$,
+# the paper's smallest workable threshold, compared with $\tau = 0.25$? Which output
+# values does the band cover?
+
+# %% tags=["hide-cell"]
+# Solution to exercise 3.2: the band is 0 < x < x_1/2 for both; it widens as tau falls,
+# and always covers the outputs between tau (at x = 0) and 1/2 (at x_1/2).
+for tau in (0.25, 0.05):
+    low, high = cmloss.wrong_ordering_band(slopes[tau])
+    ends = to_numpy(cmloss.astra(np.array([low, high]), slopes[tau]))
+    print(f"tau = {tau}: band 0 < x < {high:.3f}, outputs from {ends[0]:.3f} to {ends[1]:.3f}")
+    assert np.allclose(ends, [tau, 0.5], atol=1e-6)
+assert cmloss.wrong_ordering_band(slopes[0.05])[1] > cmloss.wrong_ordering_band(slopes[0.25])[1]
+
+# %% [markdown]
+# **Exercise 3.3.** Applying the z-transform twice, with thresholds $\tau_1$ then
+# $\tau_2$, is one z-transform. Show with sympy that
+# $z(z(\hat y, \tau_1), \tau_2) = z(\hat y, \tau)$ for the $\tau$ whose logit is
+# $\operatorname{logit}\tau_1 + \operatorname{logit}\tau_2$.
+
+# %% tags=["hide-cell"]
+# Solution to exercise 3.3: z shifts the logit by -logit(tau), and shifts add up.
+tau_1, tau_2 = sp.symbols("tau_1 tau_2", positive=True)
+once = z_expr.subs(tau_sym, tau_1)
+twice = z_expr.subs(tau_sym, tau_2).subs(y_hat_sym, once)
+logit_sum = sp.log(tau_1 / (1 - tau_1)) + sp.log(tau_2 / (1 - tau_2))
+combined = 1 / (1 + sp.exp(-logit_sum))
+difference = sp.simplify(twice - z_expr.subs(tau_sym, combined))
+print("z(z(yhat, tau_1), tau_2) - z(yhat, tau):", difference)
+assert difference == 0

@@ -37,7 +37,7 @@
 try:
     import cmloss
 except ImportError:  # Colab, Binder: install cmloss from its repository
-    # %pip install -q "cmloss[experiments] @ git+https://github.com/cmloss/cmloss"
+    # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
 
 # %% [markdown]
@@ -279,8 +279,7 @@ plt.show()
 # ## The adaptive slope learning rate
 #
 # ASTra (see its chapter) learns its slope $b$, and with it the threshold $\tau(b)$, with its
-# own learning rate $\eta_b$. The paper adapts $\eta_b$ once per epoch from the training
-# e-ratio (Eq. 10):
+# own learning rate $\eta_b$, adapted from the training set's e-ratio (Eq. 10):
 #
 # $$
 # \eta_b \leftarrow \begin{cases}
@@ -293,6 +292,20 @@ plt.show()
 #
 # starting from $\eta_{b,min}$. When the positives are losing (e-ratio above 1) the threshold
 # is allowed to move faster; when they are not, it slows down again.
+#
+# :::{admonition} The paper says
+# :class: paper-says
+# Eq. (10) sets $\eta_b$, "the training rate associated with the slope parameter b", with
+# the constants above and $\eta_{b,min}$ "also the starting value of $\eta_b$"; the
+# e-ratio is recorded "for the train set" (ASTra paper, Sections 4.2 and 4.3).
+# :::
+#
+# :::{admonition} Our reading
+# :class: our-reading
+# The paper does not say how often the rule is applied nor which optimizer uses $\eta_b$:
+# cmloss applies it once per epoch, from that epoch's training e-ratio, to an Adam step
+# on the slope with learning rate $\eta_b$ ({ref}`reading-eta-b`).
+# :::
 # `cmloss.callbacks.next_slope_learning_rate` is one step of this rule. We feed it a
 # synthetic e-ratio sequence: a model that struggles for 60 epochs, recovers, has a setback
 # between epochs 300 and 330, and recovers again.
@@ -385,7 +398,14 @@ gmn_astra.compile(
 # at the end of every epoch and logs $b$, $\tau$ and $\eta_b$ in the history.
 # `BestOnValidation` keeps the weights and slope of the epoch with the lowest validation
 # $\mathrm{FNR}_{apx}$ and restores them at the end. Training is full batch (one step per
-# epoch), as in the paper.
+# epoch).
+#
+# :::{admonition} Our reading
+# :class: our-reading
+# The paper trains "for a fixed 10,000 epochs" (Section 4.2) without giving a batch size;
+# with a few thousand training rows, we read it as full batch, one step per epoch
+# ({ref}`reading-full-batch`).
+# :::
 
 # %%
 best_on_validation = cmloss.callbacks.BestOnValidation()
@@ -418,7 +438,7 @@ print(f"{EPOCHS} epochs in {seconds:.0f} s; restored epoch {best + 1} "
 # %%
 epochs = np.arange(1, len(h) + 1)
 colour = METHOD_COLORS["GMN-ASTra"]
-fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
+fig, axes = plt.subplots(2, 2, figsize=(8, 6.2), sharex=True)
 ax = axes[0, 0]
 ax.plot(epochs, h["astra_slope"], color=colour, linewidth=2, label="slope b")
 ax.set(ylabel="slope b", title="ASTra slope and threshold")
@@ -558,3 +578,72 @@ comparison.round(3)
 #   (`AdaptiveSlopeRate`, Eq. 10).
 # - In Keras it is one `compile` and one `fit`; *Using cmloss in your own work* collects
 #   these recipes.
+#
+#
+# ## Exercises
+#
+# Each solution is a hidden cell below its exercise (click to show it); it runs when the
+# book is built, and its assertions check the claims of the solution.
+#
+# **Exercise 4.1.** On the eight-example batch `y_small, p_small` of the first section,
+# compute by automatic differentiation the gradient of `cmloss.losses.GMN` with respect to
+# each output. Check that the push on one positive divided by the push on one negative
+# is $TN_{apx}/TP_{apx}$, as derived above.
+
+# %% tags=["hide-cell"]
+# Solution to exercise 4.1: every positive gets the same gradient, every negative too, and
+# their ratio is -TN_apx / TP_apx (opposite signs: raise the positives, lower the negatives).
+outputs_small = tf.Variable(p_small)
+with tf.GradientTape() as tape:
+    value = gmn(y_small, outputs_small)
+grad_small = tape.gradient(value, outputs_small).numpy()
+per_positive, per_negative = grad_small[y_small == 1], grad_small[y_small == 0]
+ratio = per_positive.mean() / per_negative.mean()
+print(f"per positive {per_positive.mean():.4f}, per negative {per_negative.mean():.4f}, "
+      f"ratio {ratio:.4f}; -TN_apx / TP_apx = {-float(soft.tn) / float(soft.tp):.4f}")
+assert np.allclose(per_positive, per_positive[0]) and np.allclose(per_negative, per_negative[0])
+assert np.isclose(ratio, -float(soft.tn) / float(soft.tp), rtol=1e-4)
+
+# %% [markdown]
+# **Exercise 4.2.** Starting from $\eta_{b,min}$, how many epochs with an e-ratio above 1
+# does Eq. 10 take to reach $\eta_{b,max}$, and how many epochs below 1 to come back down?
+# Count them with `cmloss.callbacks.next_slope_learning_rate` and compare with
+# $\lceil \ln(\eta_{b,max}/\eta_{b,min}) / \ln k_{mult} \rceil$ and its counterpart for
+# $k_{dec}$.
+
+# %% tags=["hide-cell"]
+# Solution to exercise 4.2: growth by 10% per epoch is fast, decay by 1% slow.
+def epochs_to(target, e_ratio, start):
+    rate, epochs = start, 0
+    while not np.isclose(rate, target):
+        rate = cmloss.callbacks.next_slope_learning_rate(rate, e_ratio)
+        epochs += 1
+    return epochs
+
+
+up, down = epochs_to(0.5, 2.0, 0.01), epochs_to(0.01, 0.5, 0.5)
+print(f"up: {up} epochs, down: {down} epochs")
+assert up == int(np.ceil(np.log(0.5 / 0.01) / np.log(1.1)))
+assert down == int(np.ceil(np.log(0.01 / 0.5) / np.log(0.99)))
+
+# %% [markdown]
+# **Exercise 4.3.** Redo the sliding-output experiment of the monitoring section with
+# $\mathrm{MCC}$ instead of FNR: four negatives fixed at 0.1, 0.2, 0.3 and 0.6, the five
+# positives as above, the fifth positive sliding. How many distinct values does the
+# counted MCC take, and how many does $\mathrm{MCC}_{apx}$?
+
+# %% tags=["hide-cell"]
+# Solution to exercise 4.3: the counted MCC can only change when the sliding output crosses
+# 0.5, so it takes two values; the approximated one changes at every step.
+y_mcc = np.r_[np.zeros(4), np.ones(5)].astype("float32")
+counted_mcc = cmloss.metrics.ConfusionMatrixMetric("mcc", approximate=False)
+approx_mcc = cmloss.metrics.MCCApx()
+values_mcc = {"counted": set(), "approximated": set()}
+for s in slide:
+    outputs = np.array([0.1, 0.2, 0.3, 0.6, *fixed, s], dtype="float32")
+    for key, metric in (("counted", counted_mcc), ("approximated", approx_mcc)):
+        metric.reset_state()
+        metric.update_state(y_mcc, outputs)
+        values_mcc[key].add(round(float(metric.result()), 6))
+print({key: len(v) for key, v in values_mcc.items()})
+assert len(values_mcc["counted"]) == 2 and len(values_mcc["approximated"]) > 100

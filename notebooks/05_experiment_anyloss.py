@@ -35,15 +35,16 @@
 try:
     import cmloss
 except ImportError:  # Colab, Binder: install cmloss from its repository
-    # %pip install -q "cmloss[experiments] @ git+https://github.com/cmloss/cmloss"
+    # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
 
 # %% [markdown]
-# `RERUN_QUICK = False` reads the committed full results. `True` reruns a quick version of
-# the same pipeline (two datasets, two folds, 20 epochs; about a minute) into a temporary
-# folder and reports on that instead: the tables then show how the pipeline works, not
-# what the losses achieve. Where the committed results cannot be found (a bare Colab
-# session), the notebook switches to the quick rerun by itself and says so.
+# `RERUN_QUICK = False` reads the committed full results: from `results/` in a clone of the
+# repository, or, in Colab, from the repository at the commit cmloss was installed from
+# (fetched once, checked against the run's `SHA256SUMS`, cached; the cell says which
+# commit it read). `True` reruns a quick version of the same pipeline (two datasets, two
+# folds, 20 epochs; about a minute) into a temporary folder and reports on that instead:
+# the tables then show how the pipeline works, not what the losses achieve.
 
 # %%
 RERUN_QUICK = False
@@ -55,10 +56,11 @@ RERUN_QUICK = False
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from IPython.display import Markdown, display
 
-from cmloss.experiments.results import load_or_rerun, load_run
+from cmloss.experiments.results import load_or_rerun, load_run_or_none
 from cmloss.plotting import method_color, use_book_style
-from cmloss.stats import compare_pairs, reports, show, sign_test
+from cmloss.stats import compare_pairs, decision_table, reports, show, sign_test
 from cmloss.stats.figures import plot_simplex
 
 use_book_style()
@@ -72,34 +74,45 @@ print(run.summary())
 # %% [markdown]
 # ## The protocol
 #
-# As in the paper (details gathered in the project's `PAPERS.md`):
+# :::{admonition} The paper says
+# :class: paper-says
+# Section 4.2 of the paper and the authors' notebooks for it (4-10 to 4-22 in their
+# repository):
 #
-# - **Data**: *random* (a synthetic problem with 10% positives), *breast cancer* and
-#   *diabetes*, built by the authors' recipes (`cmloss.data`). The fourth dataset, credit
-#   card fraud, is a Kaggle file we may not redistribute: it is run only when a user
-#   supplies it, and **it is not in these results**.
+# - **Data**: *random* (a synthetic problem with 10% positives), *breast cancer*,
+#   *diabetes* and credit card fraud, built by the authors' recipes (`cmloss.data`).
 # - **Splits**: one `StratifiedKFold(10, shuffle=True, random_state=2)`; the test fold is
-#   also the validation data; no early stopping; threshold 0.5; features z-scored with
-#   statistics of the training folds.
+#   also the validation data; no early stopping; threshold 0.5.
 # - **SLP**: zero initial weights, full-batch gradient descent, 1,000 steps; learning
-#   rate 0.005 for AnyLoss (0.01 for F1), BCE's rate per dataset as published.
+#   rate 0.005 for AnyLoss (0.01 for F1), BCE's rate per dataset.
 # - **MLP**: `Dense(2) -> BatchNorm -> sigmoid -> Dense(1, sigmoid)`, Adam, 100 epochs,
 #   mini-batches of 5% (G-mean: 50%, balanced accuracy: full batch).
-# - **Re-initialised for every fold and loss.** The authors' MLP code built one model
-#   outside the loops and kept training it across folds and losses; we do not copy that.
+# - **Baselines**: SOL with a cosine threshold distribution; BCE after SMOTE and after
+#   random undersampling to a minority share of "0.1-0.2".
+# :::
 #
-# Our choices where the paper is silent: SOL for accuracy, F1 and balanced accuracy uses
-# the matching AnyLoss learning rate and batch size; SMOTE (5 neighbours) and random
-# undersampling bring the training minority to 0.2 times the majority (the paper says
-# "0.1-0.2") after z-scoring, seeded per fold; Dice (Keras' `Dice`, whole batch) takes the
-# F1 settings and class-weighted BCE the BCE settings, with scikit-learn's "balanced"
-# weights. All of it is in `cmloss.experiments.methods`.
+# :::{admonition} Our reading
+# :class: our-reading
+# - Credit card fraud is a Kaggle file we may not redistribute: it is run only when a
+#   user supplies it, and **it is not in these results**.
+# - Features are z-scored with statistics of the training folds (the authors z-scored
+#   whole files; {ref}`reading-anyloss-scaling`).
+# - Every network is **re-initialised for every fold and loss**: the authors' MLP code
+#   built one model outside the loops and kept training it ({ref}`reading-anyloss-mlp`).
+# - Where the sources are silent: SOL takes the learning rate and batch size of the
+#   AnyLoss loss of its metric; SMOTE (5 neighbours) and undersampling use the ratio 0.2,
+#   seeded per fold; Dice (Keras' `Dice`) takes the F1 settings and class-weighted BCE
+#   the BCE settings ({ref}`reading-anyloss-slp`, {ref}`reading-anyloss-baselines`).
+#
+# All of it is in `cmloss.experiments.methods`.
+# :::
 
 # %% [markdown]
 # ## Results
 #
-# Mean over the 10 test folds, for each loss (rows) and dataset, for the metric each
-# AnyLoss loss targets. The heat maps share one colour scale per metric.
+# Mean over the 10 test folds, for each loss (rows) and dataset, for the four metrics the
+# AnyLoss losses target (blocks of columns), one figure per model. The colour scale runs
+# from 0 to 1 in every block.
 
 # %%
 METRICS = {"accuracy": "Accuracy", "f1": "F1", "balanced_accuracy": "Balanced accuracy",
@@ -108,21 +121,26 @@ means = rows.groupby(["model", "method", "dataset"])[list(METRICS)].mean().reset
 order = [reports.ANYLOSS_LABELS[k] for k in reports.ANYLOSS_LABELS]
 datasets = sorted(rows["dataset"].unique())
 
-fig, axes = plt.subplots(2, len(METRICS), figsize=(13, 9), sharey=True)
-for i, model in enumerate(("SLP", "MLP")):
-    for j, (metric, title) in enumerate(METRICS.items()):
-        grid = (means[means["model"] == model]
-                .pivot(index="method", columns="dataset", values=metric)
-                .reindex(index=[m for m in order if m in set(means["method"])],
-                         columns=datasets))
-        sns.heatmap(grid, ax=axes[i, j], vmin=0, vmax=1, cmap="viridis", annot=True,
-                    fmt=".2f", cbar=False, annot_kws={"fontsize": 7})
-        axes[i, j].set_title(f"{model}: {title}")
-        axes[i, j].set_xlabel("dataset")
-        axes[i, j].set_ylabel("loss" if j == 0 else "")
-fig.suptitle("Mean test metric over 10 folds (AnyLoss protocol)")
-fig.tight_layout()
-plt.show()
+for model in ("SLP", "MLP"):
+    part = means[means["model"] == model]
+    grid = pd.concat(
+        {title: part.pivot(index="method", columns="dataset", values=metric)
+         .reindex(columns=datasets) for metric, title in METRICS.items()}, axis=1)
+    grid = grid.reindex(index=[m for m in order if m in set(part["method"])])
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(grid) + 2.2))
+    sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f",
+                cbar_kws={"label": "mean test metric", "shrink": 0.6},
+                annot_kws={"fontsize": 8},
+                xticklabels=[d for _ in METRICS for d in datasets])
+    for k in range(1, len(METRICS)):  # separate the metrics
+        ax.axvline(k * len(datasets), color="white", linewidth=3)
+    for k, title in enumerate(METRICS.values()):
+        ax.text((k + 0.5) * len(datasets), -0.4, title, ha="center", va="bottom",
+                fontweight="bold")
+    ax.set(xlabel="dataset", ylabel="loss")
+    ax.set_title(f"{model}: mean test metric over 10 folds, for each metric", pad=24)
+    ax.tick_params(axis="x", labelrotation=45)
+    plt.show()
 
 # %% [markdown]
 # The pattern to look for: every loss that counts the minority class (AnyLoss F-beta,
@@ -142,8 +160,9 @@ plt.show()
 cmp = reports.anyloss_comparison(run.rows)
 ran = cmp[cmp["n"] > 0].copy()
 ran["ours"] = [f"{m:.3f} ({s:.3f})" for m, s in zip(ran["ours_mean"], ran["ours_std"])]
-show(ran[["dataset", "method", "model", "metric", "paper", "ours", "diff"]]
-     .round({"diff": 3}), index=False)
+ran["loss (model)"] = ran["method"] + " (" + ran["model"] + ")"
+COMPARED = ["dataset", "loss (model)", "metric", "paper", "ours", "diff"]
+show(ran[COMPARED].round({"diff": 3}), index=False)
 print(f"credit card (not run here): {int((cmp['n'] == 0).sum())} published cells without "
       "a result of ours")
 
@@ -156,7 +175,7 @@ ax.plot([0.4, 1.0], [0.4, 1.0], color="grey", lw=1, ls="--")
 ax.set_xlabel("published mean")
 ax.set_ylabel("our mean (10 folds)")
 ax.set_title("Our results against the AnyLoss paper's")
-ax.legend(ncol=2, fontsize=8)
+ax.legend(ncol=2, fontsize=8, loc="upper left")
 plt.show()
 
 # %% [markdown]
@@ -164,8 +183,7 @@ plt.show()
 
 # %%
 gaps = ran.reindex(ran["diff"].abs().sort_values(ascending=False).index)
-show(gaps[["dataset", "method", "model", "metric", "paper", "ours", "diff"]].head(5)
-     .round({"diff": 3}), index=False)
+show(gaps[COMPARED].head(5).round({"diff": 3}), index=False)
 
 # %% [markdown]
 # ## Bayesian sign tests
@@ -178,6 +196,8 @@ show(gaps[["dataset", "method", "model", "metric", "paper", "ours", "diff"]].hea
 #
 # With three datasets (four in the paper) the posterior cannot become confident: even
 # three wins out of three leave room for the prior. The paper's test had the same limit.
+# The appendix [How to read the Bayesian tests](09_bayesian_tests.ipynb) builds this test
+# and its simplex plot step by step on one of the book's comparisons.
 
 # %%
 TARGET = {"AnyLoss-Acc": "accuracy", "AnyLoss-F1": "f1", "AnyLoss-F0.5": "f0.5",
@@ -192,8 +212,10 @@ for model, part in rows.groupby("model"):
                                     rope=0.01, missing="drop")
                 tests.append(res.assign(model=model))
 tests = pd.concat(tests, ignore_index=True)
-show(tests[["model", "metric", "method_a", "method_b", "n", "p_a_better", "p_rope",
-            "p_b_better", "decision"]].round(3), index=False)
+for model, part in tests.groupby("model", sort=False):
+    display(Markdown(f"**{model}**"))
+    readable = part.assign(metric=part["metric"].str.replace("_", " "))  # wraps in a cell
+    show(decision_table(readable, keys=("metric",)), index=False)
 
 # %% [markdown]
 # The fold results give a second, more sensitive view: the same sign test over the 30
@@ -207,8 +229,8 @@ folds = rows.pivot_table(index=["model", "dataset", "fold"], columns="method",
 pairs = [("SLP", "AnyLoss-F1", "BCE", "f1"), ("MLP", "AnyLoss-F1", "BCE", "f1"),
          ("SLP", "AnyLoss-GMean", "BCE", "g_mean"), ("MLP", "AnyLoss-BAcc", "MSE",
                                                        "balanced_accuracy")]
-fig, axes = plt.subplots(1, 4, figsize=(14, 3.8))
-for ax, (model, a, b, metric) in zip(axes, pairs):
+fig, axes = plt.subplots(2, 2, figsize=(8, 8))
+for ax, (model, a, b, metric) in zip(axes.flat, pairs):
     sub = folds[metric].reindex(columns=[a, b]).loc[model].dropna()
     if len(sub) < 2:
         ax.set_axis_off()
@@ -233,7 +255,9 @@ conv = conv[conv["method"].str.contains("AnyLoss|BCE$|MSE|SOL")]
 show(conv.pivot(index="method", columns="dataset", values="mean").round(3))
 
 # %%
-fig, axes = plt.subplots(1, len(datasets), figsize=(13, 3.8), sharey=True)
+fig, axes = plt.subplots(len(datasets), 1, figsize=(7, 2.4 * len(datasets) + 0.6),
+                         sharex=True, squeeze=False)
+axes = axes[:, 0]
 for ax, dataset in zip(axes, datasets):
     for loss in ("bce", "mse", "anyloss-f1", "anyloss-accuracy", "anyloss-balanced_accuracy"):
         if f"slp-{loss}" not in set(run.rows["method"]):
@@ -243,9 +267,9 @@ for ax, dataset in zip(axes, datasets):
         label = reports.ANYLOSS_LABELS[loss]
         ax.plot(norm.mean(axis=0), color=method_color(label), label=label)
     ax.set_title(f"SLP, {dataset}")
-    ax.set_xlabel("epoch")
-axes[0].set_ylabel("remaining share of the loss reduction")
-axes[-1].legend(fontsize=8)
+    ax.set_ylabel("remaining share")
+axes[-1].set_xlabel("epoch")
+axes[0].legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
@@ -274,14 +298,7 @@ plt.show()
 # `results/anyloss-mlp-1000-epochs/`), everything else unchanged.
 
 # %%
-def _supplement():
-    try:
-        return load_run("anyloss-mlp-1000-epochs")
-    except FileNotFoundError:
-        return None
-
-
-longer = None if RERUN_QUICK else _supplement()
+longer = None if RERUN_QUICK else load_run_or_none("anyloss-mlp-1000-epochs")
 if longer is None:
     print("the supplementary 1,000-epoch run is not available here")
 else:
@@ -308,7 +325,7 @@ else:
 # test fold) and z-scoring the whole file before splitting.
 
 # %%
-from myst_nb import glue
+from cmloss.stats.tables import glue
 
 mlp = ran[ran["model"] == "MLP"].copy()
 mlp["within 0.02"] = mlp["diff"].abs() <= 0.02

@@ -35,14 +35,16 @@
 try:
     import cmloss
 except ImportError:  # Colab, Binder: install cmloss from its repository
-    # %pip install -q "cmloss[experiments] @ git+https://github.com/cmloss/cmloss"
+    # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
 
 # %% [markdown]
-# `RERUN_QUICK = False` reads the committed results; `True` reruns a quick version
-# (two problems, two folds, 30 epochs; about a minute) into a temporary folder: the
-# tables then show the pipeline, not the methods' quality. Without the committed results
-# (a bare Colab session) the notebook switches to the quick rerun and says so.
+# `RERUN_QUICK = False` reads the committed results: from `results/` in a clone of the
+# repository, or, in Colab, from the repository at the commit cmloss was installed from
+# (fetched once, checked against each run's `SHA256SUMS`, cached; the cell says which
+# commit it read). `True` reruns a quick version (two problems, two folds, 30 epochs;
+# about a minute) into a temporary folder: the tables then show the pipeline, not the
+# methods' quality.
 
 # %%
 RERUN_QUICK = False
@@ -55,12 +57,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
 
 from cmloss.experiments.results import load_or_rerun, load_run_or_none
 from cmloss.plotting import method_color, use_book_style
 from cmloss.stats import (
+    compact_wtl,
     compare_pairs,
+    decision_table,
     published,
     reports,
     show,
@@ -69,6 +72,7 @@ from cmloss.stats import (
     win_tie_loss,
 )
 from cmloss.stats.figures import plot_simplex
+from cmloss.stats.tables import glue
 
 use_book_style()
 
@@ -96,41 +100,56 @@ print("complete:", "all cells" if full.all().all() else
 # %% [markdown]
 # ## The protocol
 #
-# As in the paper, with the open points settled as `PAPERS.md` records:
+# :::{admonition} The paper says
+# :class: paper-says
+# - **Network** (Section 4.2): one hidden layer of $\lceil (n_x + n_y)/2 \rceil$ Leaky
+#   ReLU (0.3) units, He initialisation in the hidden layer and Glorot in the output
+#   layer, Adam with learning rate 0.001; ASTra starts at $\tau = 0.25$ ($b = 7.396$,
+#   Section 3.1), its slope's rate follows the e-ratio rule (Eq. 10); 10,000 epochs.
+# - **Selection** (Section 4.2): the weights (and $b$) of the epoch with the best
+#   validation $\mathrm{FNR}_{apx}$.
+# - **Splits** (Section 4.1): 10 × 5 cross-validation, three folds train, one validates,
+#   one tests; skin-4000 and cod-3500 draw five positives "randomly at each run".
+# - **Outputs** (Section 3.1): losses that pivot at 0.5, GMN included, are computed on
+#   the z-transformed output.
+# :::
 #
-# - **Network**: one hidden layer of $\lceil (n_x + 1)/2 \rceil$ Leaky ReLU (0.3) units,
-#   He initialisation (Glorot for the output), Adam with learning rate 0.001; ASTra starts
-#   at $\tau = 0.25$ ($b = 7.39635$) and its slope has its own Adam whose rate follows
-#   the e-ratio rule (Eq. 10); 10,000 full-batch epochs.
-# - **Selection**: the weights (and $b$) of the epoch with the lowest validation
-#   $\mathrm{FNR}_{apx}$.
-# - **Splits**: 10 repeats of stratified 5-fold; three folds train, the next validates,
-#   the next tests, rotating; skin-4000 and cod-3500 redraw their positives per repeat.
-#   Features are z-scored with the training folds' statistics (the paper does not say).
-# - **Outputs**: ASTra methods use the z-transformed output (decision threshold 0.5),
-#   on which BCE, GMN and AnyLoss are computed (chapter 3).
+# :::{admonition} Our reading
+# :class: our-reading
+# - Full-batch training, one step per epoch ({ref}`reading-full-batch`); Eq. 10 applied
+#   once per epoch to the slope's own Adam ({ref}`reading-eta-b`).
+# - The roles rotate: fold $k$ tests, fold $k + 1$ validates ({ref}`reading-astra-splits`);
+#   "each run" is each repeat ({ref}`reading-undersampled`).
+# - Features z-scored with the training folds' statistics; the paper does not say
+#   ({ref}`reading-astra-scaling`).
+# - The monitored $\mathrm{FNR}_{apx}$ of ASTra networks is computed on the z output, as
+#   their losses are ({ref}`reading-z-output`); every epoch may be selected
+#   ({ref}`reading-best-on-val`).
 # - **Added methods**: RUSBoost with imbalanced-learn's defaults on the training folds
-#   (it needs no validation fold); AnyLoss G-mean ($L = 73$) in the paper's network and
-#   protocol, with a sigmoid or an ASTra output.
+#   (it needs no validation fold; {ref}`reading-hd-ensemble`); AnyLoss G-mean ($L = 73$)
+#   in the paper's network and protocol, with a sigmoid or an ASTra output.
+# :::
 
 # %% [markdown]
 # ## Table 2, side by side
 #
-# Mean (std) of test G-mean and MCC over the 50 test folds, ours and the paper's. Cells
-# where our mean is more than one of the paper's standard deviations away are in bold.
+# Mean (std) of test G-mean and MCC over the 50 test folds: for each problem, our row and
+# the paper's. Our cells more than one of the paper's standard deviations away are in
+# bold.
 
 # %%
 side = reports.astra_comparison(rows.assign(method=run.rows["method"]), how="inner")
 for metric in ("g_mean", "mcc"):
     part = side[side["metric"] == metric]
-    ours = wide_layout(part, "ours", index=("dataset",), columns="method")
-    paper = wide_layout(part, "paper", index=("dataset",), columns="method")
-    bold = wide_layout(part, "flag", index=("dataset",), columns="method")
-    table = pd.concat({"ours": ours, "paper": paper}, axis=1).swaplevel(axis=1)
-    table = table[[c for m in ours.columns for c in ((m, "ours"), (m, "paper"))]]
+    cells = {source: wide_layout(part, source, index=("dataset",), columns="method")
+             for source in ("ours", "paper", "flag")}
+    rows_in_order = [(d, source) for d in cells["ours"].index for source in ("ours", "paper")]
+    index = pd.MultiIndex.from_tuples(rows_in_order, names=["dataset", "source"])
+    table = pd.DataFrame([cells[src].loc[d] for d, src in rows_in_order], index=index)
+    bold = pd.DataFrame([cells["flag"].loc[d] & (src == "ours") for d, src in rows_in_order],
+                        index=index)
     display(Markdown(f"**{metric}**"))
-    show(table, bold=pd.concat({"ours": bold, "paper": bold * False}, axis=1)
-         .swaplevel(axis=1)[table.columns])
+    show(table, bold=bold)
 
 # %% [markdown]
 # The differences in units of the paper's standard deviation:
@@ -154,7 +173,7 @@ for metric in ("g_mean", "mcc"):
     show(cell.unstack("method").reindex(columns=[m for m in labels if m in coverage]))
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), sharey=False)
+fig, axes = plt.subplots(2, 1, figsize=(8, 7.4), sharex=True)
 present = [m for m in labels if m in coverage]
 for ax, metric in zip(axes, ("g_mean", "mcc")):
     means = rows.groupby(["dataset", "method"])[metric].mean().unstack("method")
@@ -162,10 +181,10 @@ for ax, metric in zip(axes, ("g_mean", "mcc")):
     width = 0.8 / len(present)
     for k, method in enumerate(present):
         ax.bar(x + k * width, means[method], width, label=method, color=method_color(method))
-    ax.set_xticks(x + 0.4 - width / 2, means.index, rotation=20)
+    ax.set_xticks(x + 0.4 - width / 2, means.index)
     ax.set_ylabel(f"mean test {metric}")
     ax.set_title(f"Test {metric} by problem and method")
-axes[1].legend(fontsize=8, ncol=2)
+axes[0].legend(fontsize=8, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.12))
 fig.tight_layout()
 plt.show()
 
@@ -186,11 +205,18 @@ PAIRS = [("GMN", "BCE"), ("BCE-ASTra", "BCE"), ("GMN-ASTra", "GMN"), ("GMN-ASTra
 PAIRS = [(a, b) for a, b in PAIRS if a in present and b in present]
 ttests = compare_pairs(rows, PAIRS, ["g_mean", "mcc"], test="correlated_t",
                        test_train_ratio=1 / 3, rope=0.01, missing="drop")
-show(ttests[["dataset", "metric", "method_a", "method_b", "n", "mean_a", "mean_b",
-             "p_a_better", "p_rope", "p_b_better", "decision"]].round(3), index=False)
+show(compact_wtl(win_tie_loss(ttests, by=("metric", "method_a", "method_b"))))
 
-# %%
-show(win_tie_loss(ttests, by=("metric", "method_a", "method_b")), index=False)
+# %% [markdown]
+# Each cell counts the problems where the first method of the pair is better (W), the
+# two are practically equivalent (T), the second is better (L), or no outcome reaches
+# 0.95 (U). The test of every (problem, metric, pair), each over its 50 paired folds, is
+# in the collapsed cell below. The appendix
+# [How to read the Bayesian tests](09_bayesian_tests.ipynb) explains the correlated
+# t-test, its correlation correction, and why tests on one problem rarely decide.
+
+# %% tags=["hide-output"]
+show(decision_table(ttests, keys=("dataset", "metric")).drop(columns="n"), index=False)
 
 # %% [markdown]
 # ## Bayesian sign test across problems
@@ -216,18 +242,21 @@ glue("sign_best_case", sign_best_case, display=False)
 per_problem = rows.pivot_table(index="dataset", columns="method", values="g_mean",
                                aggfunc="mean")
 signs = []
-fig, axes = plt.subplots(1, min(4, len(PAIRS)), figsize=(14, 3.8), squeeze=False)
+shown_pairs = min(4, len(PAIRS))
+fig, axes = plt.subplots(-(-shown_pairs // 2), 2, figsize=(8, 4 * -(-shown_pairs // 2)),
+                         squeeze=False)
 for k, (a, b) in enumerate(PAIRS):
     pair = per_problem[[a, b]].dropna()
     result = sign_test(pair[a], pair[b], rope=0.01, names=(a, b), keep_samples=k < 4)
     signs.append(result.as_dict())
     if k < 4:
-        plot_simplex(result, ax=axes[0, k],
+        plot_simplex(result, ax=axes.flat[k],
                      title=f"{a} vs {b}\n(mean G-mean, {len(pair)} problems)")
+for ax in axes.flat[shown_pairs:]:
+    ax.axis("off")
 fig.tight_layout()
 plt.show()
-show(pd.DataFrame(signs)[["method_a", "method_b", "n", "p_a_better", "p_rope",
-                          "p_b_better", "decision"]].round(3), index=False)
+show(decision_table(pd.DataFrame(signs).assign(metric="g_mean")), index=False)
 
 # %% [markdown]
 # ## The e-ratio over training (the paper's Fig. 4)
@@ -241,9 +270,11 @@ show(pd.DataFrame(signs)[["method_a", "method_b", "n", "p_a_better", "p_rope",
 
 # %%
 problems = sorted(rows["dataset"].unique())
-fig, axes = plt.subplots(1, len(problems), figsize=(3.2 * len(problems), 3.6), sharey=True,
-                         squeeze=False)
-for ax, dataset in zip(axes[0], problems):
+ncols = min(3, len(problems))
+nrows = -(-len(problems) // ncols)
+fig, axes = plt.subplots(nrows, ncols, figsize=(8, 3 * nrows + 0.4), sharey=True,
+                         sharex=True, squeeze=False)
+for ax, dataset in zip(axes.flat, problems):
     for method in ("bce", "gmn", "bce-astra", "gmn-astra"):
         label = reports.ASTRA_LABELS[method]
         if (dataset, label) not in set(zip(rows["dataset"], rows["method"])):
@@ -256,9 +287,18 @@ for ax, dataset in zip(axes[0], problems):
     ax.axhline(1.0, color="grey", lw=1, ls="--")
     ax.set_yscale("log")
     ax.set_title(dataset)
+for ax in axes[-1]:
     ax.set_xlabel("epoch")
-axes[0, 0].set_ylabel("training e-ratio")
-axes[0, -1].legend(fontsize=8)
+for ax in axes[:, 0]:
+    ax.set_ylabel("training e-ratio")
+spare = list(axes.flat[len(problems):])
+handles, names = axes.flat[0].get_legend_handles_labels()
+if spare:
+    spare[0].legend(handles, names, loc="center", fontsize=9)
+    for ax in spare:
+        ax.axis("off")
+else:
+    axes.flat[0].legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
@@ -270,7 +310,7 @@ plt.show()
 
 # %%
 nets = rows[rows["selected_epoch"].notna()]
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+fig, axes = plt.subplots(2, 1, figsize=(7.5, 6.6))
 for method, part in nets.groupby("method"):
     axes[0].hist(part["selected_epoch"], bins=40, range=(0, part["epochs"].max()),
                  histtype="step", color=method_color(method), label=method)
@@ -366,7 +406,8 @@ else:
     )
     kept = paired[~paired["was_early"]].groupby(["start", "method"], sort=False)
     summary["same_network_if_kept"] = kept["same_confusion_matrix"].mean()
-    show(summary.round(3))
+    show(summary.round(3).rename(columns=lambda c: c.replace("g_mean", "G-mean")
+                                 .replace("mcc", "MCC").replace("_", " ")))
 
 # %% [markdown]
 # `moved` is the share of folds whose original selection fell before the start epoch

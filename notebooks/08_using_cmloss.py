@@ -34,7 +34,7 @@
 try:
     import cmloss
 except ImportError:  # Colab, Binder: install cmloss from its repository
-    # %pip install -q "cmloss[experiments] @ git+https://github.com/cmloss/cmloss"
+    # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
 
 # %% [markdown]
@@ -47,12 +47,13 @@ except ImportError:  # Colab, Binder: install cmloss from its repository
 # pip install "cmloss @ git+https://github.com/cmloss/cmloss"
 # ```
 #
-# Two extras add optional parts:
+# Three extras add optional parts:
 #
 # | extra | adds | for |
 # |---|---|---|
 # | `[data]` | pooch, liac-arff, scikit-learn | `cmloss.data`: the papers' datasets |
-# | `[experiments]` | `[data]`, imbalanced-learn, baycomp, tqdm, pandas | protocols, statistics |
+# | `[experiments]` | `[data]`, imblearn, baycomp, tqdm, pandas, matplotlib | protocols, stats |
+# | `[book]` | `[experiments]`, seaborn, sympy, IPython | running this book's notebooks |
 #
 # The datasets are downloaded once from their original addresses, checked by SHA-256 and
 # cached; the experiment extra adds the cross-validation protocols, the fast trainer and the
@@ -77,6 +78,7 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from IPython.display import display
 from keras import ops
 
 from cmloss.core import cm_metrics
@@ -264,7 +266,7 @@ logged = pd.DataFrame(history.history)[
      "val_fnr_apx", "val_g_mean"]
 ]
 logged.index = pd.Index(logged.index + 1, name="epoch")
-logged.loc[[1, 10, 20, 30, 40]].round(4)
+display(logged.loc[[1, 10, 20, 30, 40]].round(4).T)  # one column per epoch: fits the page
 
 # %% [markdown]
 # The history holds every metric for the training set and, prefixed `val_`, the validation
@@ -368,15 +370,37 @@ print("tensorflow", float(gmn([0.0, 0.0, 1.0, 1.0], [0.1, 0.3, 0.8, 0.6])))
 # With rare positives some mini-batches contain none. Recall is then $0/0$, and so is every
 # metric built on it. cmloss follows one policy everywhere, as scikit-learn does: an
 # undefined ratio takes the value `zero_division` (default 0) **with a zero gradient**. No
-# loss or metric returns NaN; such a batch simply does not train the model.
+# loss or metric returns NaN. What such a batch teaches depends on the loss: the table
+# gives each loss's value and the size of its gradient on a batch of four negatives.
 
 # %%
 no_positives = np.zeros(4, dtype="float32")
 outputs = tf.Variable([0.1, 0.3, 0.8, 0.6])
-with tf.GradientTape() as tape:
-    value = gmn(no_positives, outputs)
-print(f"GMN on a batch without positives: {float(value)}, "
-      f"gradient {tape.gradient(value, outputs).numpy()}")
+empty_batch = {}
+for name, loss in [
+    ("GMN", gmn),
+    ("AnyLoss G-mean", cmloss.losses.GMeanLoss()),
+    ("AnyLoss F1", anyloss_f1),
+    ("AnyLoss balanced accuracy", cmloss.losses.BalancedAccuracyLoss()),
+    ("AnyLoss accuracy", cmloss.losses.AccuracyLoss()),
+]:
+    with tf.GradientTape() as tape:
+        value = loss(no_positives, outputs)
+    norm = float(np.linalg.norm(tape.gradient(value, outputs).numpy()))
+    empty_batch[name] = {"loss": float(value), "|gradient|": norm, "learns": norm > 0}
+empty_batch = pd.DataFrame(empty_batch).T
+assert not empty_batch.loc[["GMN", "AnyLoss G-mean", "AnyLoss F1"], "learns"].any()
+assert empty_batch.loc[["AnyLoss balanced accuracy", "AnyLoss accuracy"], "learns"].all()
+display(empty_batch)
+
+# %% [markdown]
+# The G-mean losses (GMN and AnyLoss) and $F_\beta$ get no gradient from a batch without
+# positives: for them the batch is a no-op. Accuracy and balanced accuracy are still
+# defined on the negatives (balanced accuracy through its specificity half), so they keep
+# pushing the negatives' outputs down, as chapter 2 showed. The policy itself, on the
+# metric functions:
+
+# %%
 print("recall of an empty class:", float(cm_metrics.recall(4, 0, 0, 0)),
       "| with zero_division=1:", float(cm_metrics.recall(4, 0, 0, 0, zero_division=1.0)),
       "| e-ratio when FPR = 0 < FNR:", float(cm_metrics.e_ratio(5, 0, 1, 1)))
@@ -400,8 +424,15 @@ empty.round(1)  # percentage of batches without a positive
 # The table gives percentages. At 1% positives, half of all batches of 64 examples hold no
 # positive, and a batch of 128 holds 1.3 on average: the batch's recall then jumps between a
 # few values from one step to the next.
-# With confusion-matrix losses, use large batches, or the full training set as one batch
-# (as the ASTra paper does), when positives are rare.
+# With confusion-matrix losses, use large batches, or the full training set as one batch,
+# when positives are rare.
+#
+# :::{admonition} Our reading
+# :class: our-reading
+# Chapter 6 trains the ASTra paper's networks full batch: the paper gives no batch size
+# for its 10,000 epochs ({ref}`reading-full-batch`). The AnyLoss paper's MLP uses 5% of
+# the training set per batch, and half of it for the G-mean loss.
+# :::
 #
 # ## Choosing a loss
 #
@@ -429,8 +460,77 @@ empty.round(1)  # percentage of batches without a positive
 #    as needed. GMN-ASTra attacks false negatives at the price of more false positives; when
 #    BCE-ASTra avoids that, prefer it. Select the epoch on validation
 #    $\mathrm{FNR}_{apx}$ (`BestOnValidation`) and watch the training e-ratio.
-# 4. **Do your batches contain positives?** Batch-level losses (AnyLoss, GMN, SOL) learn
-#    nothing from a batch without positives; use larger batches or full-batch training.
+# 4. **Do your batches contain positives?** The G-mean and $F_\beta$ losses (AnyLoss,
+#    GMN, SOL) learn nothing from a batch without positives, and the others learn only
+#    about the negatives from it; use larger batches or full-batch training.
 #
 # Before any of these, the ASTra paper's closing caution applies: even at a high imbalance
 # the main difficulty may be an insufficient model, so explore the architecture as well.
+#
+#
+# ## Exercises
+#
+# Each solution is a hidden cell below its exercise (click to show it); it runs when the
+# book is built, and its assertions check the claims of the solution.
+#
+# **Exercise 8.1.** For this chapter's training set, shuffle once and cut it into batches
+# of 64, then of 1,024. What share of the batches holds no positive? Compare with
+# $(1 - \pi)^B$ from the table above.
+
+# %% tags=["hide-cell"]
+# Solution to exercise 8.1: the formula treats the examples of a batch as independent
+# draws; an actual shuffle agrees with it up to sampling noise, and batches of 1,024 all
+# hold positives.
+shuffled = y_train[np.random.default_rng(1).permutation(len(y_train))]
+pi_train = float(y_train.mean())
+for batch in (64, 1024):
+    parts = [shuffled[i:i + batch] for i in range(0, len(shuffled) - batch + 1, batch)]
+    share = np.mean([part.sum() == 0 for part in parts])
+    print(f"batch {batch}: {share:.1%} of {len(parts)} batches without a positive; "
+          f"(1 - pi)^B = {(1 - pi_train) ** batch:.1%}")
+    assert abs(share - (1 - pi_train) ** batch) < 0.15
+assert (1 - pi_train) ** 1024 < 1e-6
+
+# %% [markdown]
+# **Exercise 8.2.** Write your own $F_2$ as a callable `(tn, fp, fn, tp) -> score` (with
+# `cm_metrics.f_beta`) and check that `ConfusionMatrixLoss(your_f2, soft_step=...)` gives the
+# same loss and gradient as `FBetaLoss(beta=2.0, soft_step=...)`.
+
+# %% tags=["hide-cell"]
+# Solution to exercise 8.2: the same metric through either door gives the same loss.
+def my_f2(tn, fp, fn, tp):
+    return cm_metrics.f_beta(tn, fp, fn, tp, beta=2.0)
+
+
+step = cmloss.Amplify(L=73)
+for loss in (cmloss.losses.ConfusionMatrixLoss(my_f2, soft_step=step),
+             cmloss.losses.FBetaLoss(beta=2.0, soft_step=step)):
+    scores_demo = tf.Variable(p_demo.astype("float32"))
+    with tf.GradientTape() as tape:
+        value = loss(y_demo, scores_demo)
+    print(type(loss).__name__, float(value), tape.gradient(value, scores_demo).numpy())
+custom = cmloss.losses.ConfusionMatrixLoss(my_f2, soft_step=step)(y_demo, p_demo)
+library = cmloss.losses.FBetaLoss(beta=2.0, soft_step=step)(y_demo, p_demo)
+assert np.isclose(float(custom), float(library))
+
+# %% [markdown]
+# **Exercise 8.3.** `BestOnValidation` can follow any logged metric. Train the GMN-ASTra
+# model of this chapter again, restoring the epoch with the highest validation
+# $\text{G-mean}_{apx}$ (`monitor="val_g_mean_apx", mode="max"`), and compare the restored
+# epoch with the one chosen by validation $\mathrm{FNR}_{apx}$.
+
+# %% tags=["hide-cell"]
+# Solution to exercise 8.3: the two criteria can pick different epochs; each restores the
+# best epoch of its own curve.
+keras.utils.set_random_seed(0)
+again = small_network(cmloss.layers.ASTra())
+again.compile(optimizer=cmloss.optimizers.Adam(learning_rate=0.02, slope_learning_rate=0.01),
+              loss=cmloss.losses.GMN(), metrics=monitoring)
+by_g_mean = cmloss.callbacks.BestOnValidation(monitor="val_g_mean_apx", mode="max")
+history_g = again.fit(x_train, y_train, batch_size=len(x_train), epochs=40, verbose=0,
+                      validation_data=(x_val, y_val),
+                      callbacks=[cmloss.callbacks.AdaptiveSlopeRate(), by_g_mean])
+curve_g = np.array(history_g.history["val_g_mean_apx"])
+print(f"highest val G-mean_apx: epoch {by_g_mean.best_epoch + 1}; lowest val FNR_apx "
+      f"(earlier run): epoch {best.best_epoch + 1}")
+assert by_g_mean.best_epoch == int(np.argmax(curve_g))

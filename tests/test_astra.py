@@ -33,7 +33,7 @@ from cmloss.layers import ASTra, find_astra_layers
 from cmloss.losses import binary_crossentropy
 
 mpmath.mp.dps = 60
-B_PAPER = 7.39635  # tau_init = 0.25 (ASTra Section 3.1; PAPERS.md)
+B_PAPER = 7.39635  # tau_init = 0.25 (ASTra Section 3.1)
 STABILITY_B = [1.0, 2.0, 7.4, 20.0, 50.0, 100.0]
 STABILITY_X = [-1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4]
 

@@ -183,7 +183,7 @@ def test_float32_saturates_much_earlier():
     assert float(np64(Amplify(73)(np.float32(sat.p_one)))) == 1.0
     assert float(np64(Amplify(73)(np.float32(sat.p_one - 1e-3)))) < 1.0
     L32 = max_unsaturated_L("float32")
-    assert 30.0 < L32 < 40.0  # PAPERS.md: "around 35"
+    assert 30.0 < L32 < 40.0  # chapter 2: float32 saturates near L = 33
     assert not amplification_saturation(L32 * 0.99, "float32").saturated
     assert amplification_saturation(L32 * 1.01, "float32").saturated
 
@@ -346,7 +346,7 @@ def test_f_beta_by_hand(beta, expected):
 
 
 def test_anyloss_closed_forms_equal_the_cell_forms():
-    # PAPERS.md: with P = sum y, S = sum A, T = sum y A
+    # the AnyLoss closed forms (README code), with P = sum y, S = sum A, T = sum y A
     n, P, S, T = 11.0, 4.0, 5.0, 3.0  # HAND: TP = T, FN = P - T, FP = S - T
     vals = metric_values(HAND)
     assert vals["accuracy"] == pytest.approx((n - P - S + 2 * T) / n, rel=1e-15)

@@ -3,7 +3,7 @@ policy, numerical safety, input checks and serialization.
 
 Independent references: central finite differences in float64 (evaluated through a traced
 graph for speed; the autodiff side is eager), the AnyLoss authors' own TensorFlow code
-(transcribed below from their README, ``sources/000_*.txt``) and NumPy formulas.
+(transcribed below from their README, github.com/doheonhan/AnyLoss) and NumPy formulas.
 """
 
 from __future__ import annotations
@@ -192,8 +192,9 @@ def test_weighted_gradients_match_central_differences(make):
 
 
 # ---------------------------------------------------- the AnyLoss authors' own formulas
-# Transcribed from their README (sources/000_69a7025329cb7608.txt) with one change taken
-# from PAPERS.md: ``yl`` is the batch's own n, not ``y_train.shape[0]``.
+# Transcribed from their README (github.com/doheonhan/AnyLoss) with one change, the book's
+# reading "The n of the soft confusion matrix" (book/readings.md): ``yl`` is the batch's
+# own n, not ``y_train.shape[0]``.
 
 
 def ours_accu(y_true, y_pred, L):

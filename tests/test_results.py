@@ -156,3 +156,154 @@ def test_summary_and_load_or_rerun_read_the_committed_run(run, monkeypatch):
     monkeypatch.setenv("CMLOSS_RESULTS", str(RESULTS))
     assert load_or_rerun(run.path.name).path == run.path
     assert load_run_or_none(run.path.name).path == run.path
+
+
+# --------------------------------------------------------------------------------------
+# Manifests, and reading a run that is not on disk (Colab) from a repository tree
+
+
+def test_committed_runs_have_a_current_manifest(run):
+    """Each run directory's SHA256SUMS lists exactly its files with their hashes, so a
+    notebook that fetches them can check every byte (refresh it after a rerun with
+    ``python -m cmloss.experiments.results manifest results/<name>``)."""
+    from cmloss.experiments.results import MANIFEST, _sha256, read_manifest
+
+    path = run.path / MANIFEST
+    assert path.is_file(), f"no {MANIFEST} in {run.path}"
+    listed = read_manifest(path.read_text())
+    files = {p.relative_to(run.path).as_posix(): p for p in run.path.rglob("*")
+             if p.is_file() and p.name != MANIFEST}
+    assert sorted(listed) == sorted(files), "the manifest does not list the run's files"
+    stale = [rel for rel, p in files.items() if _sha256(p) != listed[rel]]
+    assert not stale, f"files changed since the manifest was written: {stale[:5]}"
+
+
+def test_results_csv_of_a_complete_run_holds_the_chunk_rows(run):
+    """A fetched run reads the merged results.csv instead of every chunk file: it must
+    hold the same rows."""
+    import pandas as pd
+
+    if run.status != "complete":
+        pytest.skip("an interrupted run is read from its chunks")
+    merged = pd.read_csv(run.path / "results.csv")
+    keys = ["dataset", "method", "repeat", "fold"]
+    a = merged.sort_values(keys).reset_index(drop=True)
+    b = run.rows.sort_values(keys).reset_index(drop=True)[list(a.columns)]
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+SMALL_RUN = "anyloss-mlp-1000-epochs"  # 14 files
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    """A repository tree served by a file:// URL, holding a copy of a committed run under
+    a name that exists nowhere on disk, and an empty working directory and cache."""
+    import shutil
+
+    root = tmp_path / "tree"
+    shutil.copytree(RESULTS / SMALL_RUN, root / "results" / "fetched-copy")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("CMLOSS_RESULTS", raising=False)
+    monkeypatch.setenv("CMLOSS_RESULTS_URL", root.as_uri())
+    monkeypatch.setenv("CMLOSS_RESULTS_CACHE", str(tmp_path / "cache"))
+    return root
+
+
+def test_a_run_not_on_disk_is_fetched_checked_and_cached(tree, tmp_path, capsys):
+    from cmloss.experiments.results import load_or_rerun
+
+    original = load_run(RESULTS / SMALL_RUN)
+    fetched = load_or_rerun("fetched-copy")
+    said = capsys.readouterr().out
+    assert "results/fetched-copy is not on disk: read from " + tree.as_uri() in said
+    assert fetched.source is not None and str(tmp_path / "cache") in str(fetched.path)
+    assert fetched.provenance == original.provenance
+    keys = ["dataset", "method", "repeat", "fold"]
+    a = fetched.rows.sort_values(keys).reset_index(drop=True)
+    b = original.rows.sort_values(keys).reset_index(drop=True)[list(a.columns)]
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    # only what was used was fetched: the manifest, provenance and results.csv
+    cached = {p.name for p in fetched.path.rglob("*") if p.is_file()}
+    assert cached == {"SHA256SUMS", "provenance.json", "results.csv"}
+    row = original.rows.iloc[0]
+    ours = fetched.curves(row["dataset"], row["method"], int(row["repeat"]))
+    theirs = original.curves(row["dataset"], row["method"], int(row["repeat"]))
+    assert ours.keys() == theirs.keys()
+    for k in theirs:
+        np.testing.assert_array_equal(ours[k], theirs[k])
+    assert "read from" in fetched.summary()
+    assert len({p.name for p in fetched.path.rglob("*.npz")}) == 1
+
+
+def test_a_fetched_file_that_differs_from_the_manifest_is_refused(
+    tree, tmp_path, monkeypatch, capsys
+):
+    from cmloss.experiments.results import load_or_rerun, load_run_or_none
+
+    with open(tree / "results" / "fetched-copy" / "results.csv", "a") as fh:
+        fh.write("\n")
+    run = load_or_rerun("fetched-copy")  # the manifest and provenance still agree
+    with pytest.raises(ValueError, match="hash"):
+        run.rows  # noqa: B018
+    # A cached file is not fetched again; with an empty cache, a changed provenance.json
+    # stops the loading itself.
+    monkeypatch.setenv("CMLOSS_RESULTS_CACHE", str(tmp_path / "other-cache"))
+    (tree / "results" / "fetched-copy" / "provenance.json").write_text("{}")
+    assert load_run_or_none("fetched-copy") is None
+    assert "Fetching results/fetched-copy from" in capsys.readouterr().out
+
+
+def test_without_results_or_a_remote_the_reader_is_told_to_ask_for_a_quick_rerun(
+    tmp_path, monkeypatch
+):
+    from cmloss.experiments import results
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CMLOSS_RESULTS", raising=False)
+    monkeypatch.delenv("CMLOSS_RESULTS_URL", raising=False)
+    monkeypatch.setattr(results, "_installed_from", lambda: None)
+    with pytest.raises(FileNotFoundError, match="RERUN_QUICK = True"):
+        results.load_or_rerun("no-such-run")
+
+
+def test_the_remote_is_the_github_commit_pip_installed_cmloss_from(monkeypatch):
+    from cmloss.experiments import results
+
+    monkeypatch.delenv("CMLOSS_RESULTS_URL", raising=False)
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    monkeypatch.setattr(results, "_installed_from",
+                        lambda: ("https://github.com/cmloss/cmloss.git", commit))
+    remote = results.remote_results()
+    assert remote.base_url == f"https://raw.githubusercontent.com/cmloss/cmloss/{commit}/"
+    assert remote.pinned and remote.cache_key == commit
+    assert "commit 0123456789" in remote.label
+    monkeypatch.setattr(results, "_installed_from",
+                        lambda: ("https://gitlab.com/cmloss/cmloss", commit))
+    assert results.remote_results() is None
+
+
+def test_manifest_command_writes_and_refuses_a_folder_without_provenance(tmp_path, capsys):
+    from cmloss.experiments.results import MANIFEST, _main, read_manifest
+
+    run_dir = tmp_path / "run"
+    (run_dir / "chunks" / "d").mkdir(parents=True)
+    (run_dir / "provenance.json").write_text("{}")
+    (run_dir / "chunks" / "d" / "repeat-0.csv").write_text("a\n1\n")
+    assert _main(["manifest", str(run_dir)]) == 0
+    assert sorted(read_manifest((run_dir / MANIFEST).read_text())) == [
+        "chunks/d/repeat-0.csv", "provenance.json"]
+    assert _main(["manifest", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("line", ["abc  x.csv", "0" * 64 + " x.csv", "0" * 64 + "  ../x"])
+def test_bad_manifest_lines_are_refused(line):
+    from cmloss.experiments.results import read_manifest
+
+    with pytest.raises(ValueError, match="manifest line 1"):
+        read_manifest(line)

@@ -470,6 +470,50 @@ def test_markdown_rendering():
     assert "&lt;b&gt;" in to_html(pd.DataFrame({"x": ["<b>"]}))
 
 
+def test_markdown_headers_are_plain_text_not_tuples():
+    df = pd.DataFrame([[0.874, 0.892]], index=pd.Index(["skin-588"], name="dataset"),
+                      columns=pd.MultiIndex.from_tuples([("BCE", "ours"), ("BCE", "paper")]))
+    assert to_markdown(df).splitlines()[0] == "| dataset | BCE ours | BCE paper |"
+
+
+def test_compact_tables_of_decisions():
+    from cmloss.stats import compact_wtl, decision_table
+
+    comps = compare_pairs(_results_table(), [("GMN", "BCE"), ("BCE", "GMN-ASTra")],
+                          ["g_mean"], test="correlated_t")
+    wtl = compact_wtl(win_tie_loss(comps, by=("metric", "method_a", "method_b")))
+    assert sorted(wtl.index) == ["BCE vs GMN-ASTra", "GMN vs BCE"]
+    assert wtl.loc["GMN vs BCE", "g_mean W / T / L / U"] == "3 / 0 / 0 / 0"
+    assert list(compact_wtl(win_tie_loss(comps)).columns) == ["W / T / L / U"]
+    table = decision_table(comps, keys=("dataset", "metric"))
+    assert list(table.columns) == ["dataset", "metric", "pair", "n", "means",
+                                   "P(1st better)", "P(rope)", "P(2nd better)", "verdict"]
+    assert set(table.loc[table["pair"] == "GMN vs BCE", "verdict"]) == {
+        "GMN better"}
+    with pytest.raises(ValueError, match="compare_pairs"):
+        decision_table(comps.drop(columns="decision"))
+    with pytest.raises(ValueError, match="win_tie_loss"):
+        compact_wtl(comps)
+
+
+def test_glue_without_myst_nb_stores_nothing(monkeypatch, capsys):
+    import builtins
+
+    from cmloss.stats import glue
+
+    real_import = builtins.__import__
+
+    def no_myst_nb(name, *args, **kwargs):
+        if name.startswith("myst_nb"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_myst_nb)
+    glue("answer", 42)  # not displayed, no error
+    glue("shown", 43, display=True)
+    assert capsys.readouterr().out.strip() == "43"
+
+
 # ------------------------------------------------------------------ figures
 def test_figures_smoke():
     matplotlib = pytest.importorskip("matplotlib")
@@ -491,6 +535,55 @@ def test_figures_smoke():
     plt.close(fig)
     with pytest.raises(ValueError, match="no imbalance ratio"):
         figures.plot_wtl_vs_imbalance(comps, {"d1": 10.0})
+
+
+def _overlapping_labels(fig) -> list[tuple[str, str]]:
+    """Pairs of visible tick labels (any axis of ``fig``) whose boxes overlap."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis.get_ticklabels() + axis.get_ticklabels(minor=True):
+                if tick.get_visible() and tick.get_text():
+                    boxes.append((tick.get_text(), tick.get_window_extent(renderer)))
+        for child in ax.get_children():  # secondary axes
+            if hasattr(child, "xaxis") and child is not ax:
+                for tick in child.xaxis.get_ticklabels():
+                    if tick.get_visible() and tick.get_text():
+                        boxes.append((tick.get_text(), tick.get_window_extent(renderer)))
+    return [(a, b) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1:]
+            if ba.overlaps(bb)]
+
+
+def test_decision_figures_keep_forty_dataset_labels_apart():
+    """Chapter 7 plots decisions on 40 datasets whose imbalance ratios crowd between 9
+    and 50: no two labels may overlap."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cmloss.stats import figures
+
+    rng = np.random.default_rng(0)
+    irs = {f"dataset-{k:02d}": float(ir) for k, ir in enumerate(
+        np.sort(np.r_[rng.uniform(9, 50, 30), rng.uniform(50, 1000, 10)]))}
+    rows = [{"dataset": d, "metric": "g_mean", "method_a": a, "method_b": "BCE",
+             "p_a_better": p, "p_rope": 0.0, "p_b_better": 1 - p,
+             "decision": "a" if p >= 0.95 else ("b" if p <= 0.05 else "undecided")}
+            for a in ("GMN", "GMN-ASTra", "AnyLoss-GMean", "RUSBoost", "BCE-ASTra",
+                      "AnyLoss-GMean-ASTra", "SOL-BAcc") for d in irs
+            for p in [float(rng.choice([0.99, 0.5, 0.01]))]]
+    comps = pd.DataFrame(rows)
+    fig = figures.plot_decisions_by_dataset(comps, irs)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[0] == "dataset-00 (" + f"{irs['dataset-00']:.0f})" and len(labels) == 40
+    assert fig.axes[0].get_xticklabels()[0].get_text().startswith("GMN vs BCE")
+    assert not _overlapping_labels(fig)
+    plt.close(fig)
+    fig = figures.plot_wtl_vs_imbalance(comps, irs)
+    assert not _overlapping_labels(fig)
+    plt.close(fig)
 
 
 # ------------------------------------------------------------------ packaging

@@ -7,7 +7,7 @@ when it is not importable (Colab, Binder)::
     try:
         import cmloss
     except ImportError:  # Colab, Binder: install cmloss from its repository
-        %pip install -q "cmloss[experiments] @ git+<repository.url>"
+        %pip install -q "cmloss[book] @ git+<repository.url>"
         import cmloss
 
 After changing the address, run (from anywhere)::
@@ -33,7 +33,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = "notebooks"
-PACKAGE_SPEC = "cmloss[experiments]"
+# The book extra: what the notebooks import (datasets, experiments, seaborn, sympy). pip
+# records the commit it installed, from which chapters 5-7 fetch the committed results of
+# the same commit (cmloss.experiments.results.remote_results).
+PACKAGE_SPEC = "cmloss[book]"
 # The install cell's stderr (pip's progress, TensorFlow's start-up log on first import) is
 # noise in the book; myst-nb drops it for cells with this tag. Colab still shows it.
 INSTALL_CELL_TAGS = ["remove-stderr"]

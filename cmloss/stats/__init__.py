@@ -11,7 +11,8 @@ Not imported by ``import cmloss``; import it explicitly::
 - :mod:`cmloss.stats.published`: ASTra Tables 1 and 2, the AnyLoss comparison, L sweep
   and learning-speed figures, as long DataFrames.
 - :mod:`cmloss.stats.tables`: :func:`summarise_folds`, :func:`side_by_side`,
-  :func:`win_tie_loss`, :func:`wide_layout`, markdown/HTML rendering.
+  :func:`win_tie_loss`, :func:`wide_layout`, markdown/HTML rendering, and the book's
+  display helpers :func:`compact_wtl`, :func:`decision_table` and :func:`glue`.
 - :mod:`cmloss.stats.reports`: our experiment results beside the papers' tables
   (:func:`~cmloss.stats.reports.astra_comparison`, ``anyloss_comparison``, ``convergence``).
 - :mod:`cmloss.stats.figures`: simplex and win/tie/loss-vs-imbalance plots (matplotlib
@@ -30,7 +31,10 @@ from cmloss.stats.bayesian import (
     sign_test,
 )
 from cmloss.stats.tables import (
+    compact_wtl,
+    decision_table,
     format_mean_std,
+    glue,
     show,
     side_by_side,
     summarise_folds,
@@ -44,9 +48,12 @@ __all__ = [
     "BOUNDARY_ATOL",
     "BayesResult",
     "Decision",
+    "compact_wtl",
     "compare_pairs",
     "correlated_t_test",
+    "decision_table",
     "format_mean_std",
+    "glue",
     "published",
     "reports",
     "side_by_side",

@@ -7,7 +7,9 @@ Matplotlib is imported inside each function, so importing this module is cheap.
   colour, grey for the rope, method ``b``'s colour), vertices labelled with the method
   names and probabilities.
 - :func:`plot_wtl_vs_imbalance`: per-dataset decisions (win, tie, loss, undecided) of
-  each pair against the dataset's imbalance ratio.
+  each pair against the dataset's imbalance ratio (for a handful of datasets).
+- :func:`plot_decisions_by_dataset`: the same decisions as a grid, one row per dataset in
+  order of imbalance ratio and one column per pair (readable for dozens of datasets).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pandas as pd
 from cmloss.plotting import method_color
 from cmloss.stats.bayesian import BayesResult
 
-__all__ = ["ROPE_COLOR", "plot_simplex", "plot_wtl_vs_imbalance"]
+__all__ = ["ROPE_COLOR", "plot_decisions_by_dataset", "plot_simplex", "plot_wtl_vs_imbalance"]
 
 ROPE_COLOR: str = "#949494"
 """Colour of the rope (practical equivalence) in every comparison figure."""
@@ -116,6 +118,55 @@ def plot_simplex(
     return fig
 
 
+_MAX_NAMED_DATASETS = 12
+""":func:`plot_wtl_vs_imbalance` names the datasets on its top axis up to this many."""
+
+
+def _decisions(comparisons: pd.DataFrame, imbalance: Mapping[str, float] | None,
+               threshold: float | None, dataset_col: str):
+    """Checked copy of per-dataset comparisons with ``decision`` (recomputed at
+    ``threshold`` if given) and ``ir``; the pairs in order; their W/T/L/U counts."""
+    from cmloss.stats.tables import win_tie_loss
+
+    frame = comparisons.copy()
+    if dataset_col not in frame.columns:
+        raise ValueError(f"the comparisons have no {dataset_col!r} column (use the "
+                         "per-dataset correlated t-test)")
+    if "metric" in frame.columns and frame["metric"].nunique() > 1:
+        raise ValueError(f"one metric at a time, got {sorted(frame['metric'].unique())}")
+    if threshold is not None:
+        dec = np.full(len(frame), "undecided", dtype=object)
+        for label, col in (("rope", "p_rope"), ("b", "p_b_better"), ("a", "p_a_better")):
+            dec[(frame[col] >= threshold).to_numpy()] = label
+        frame["decision"] = dec
+    if imbalance is None:
+        from cmloss.data import get_dataset_info
+
+        imbalance = {ds: get_dataset_info(ds).imbalance_ratio
+                     for ds in frame[dataset_col].unique()}
+    lacking = sorted(set(frame[dataset_col]) - set(imbalance))
+    if lacking:
+        raise ValueError(f"no imbalance ratio for dataset(s) {lacking}")
+    frame["ir"] = frame[dataset_col].map(imbalance).astype(float)
+    pairs = list(dict.fromkeys(zip(frame["method_a"], frame["method_b"])))
+    counts = win_tie_loss(frame).set_index(["method_a", "method_b"])
+    return frame, pairs, counts
+
+
+def _draw_decisions(ax: Any, frame: pd.DataFrame, pairs: list, where, size: float) -> None:
+    """One marker per decision of each pair (k-th pair: ``where(rows, k)`` gives x, y):
+    win in ``a``'s colour, loss in ``b``'s, the rope grey, undecided black."""
+    for k, (a, b) in enumerate(pairs):
+        sub = frame[(frame["method_a"] == a) & (frame["method_b"] == b)]
+        colours = {"a": method_color(a), "b": method_color(b), "rope": ROPE_COLOR,
+                   "undecided": "black"}
+        for label, (marker, _) in _MARKERS.items():
+            pts = sub[sub["decision"] == label]
+            if not pts.empty:
+                ax.scatter(*where(pts, k), marker=marker, s=size, color=colours[label],
+                           zorder=3)
+
+
 _MARKERS = {"a": ("^", "win"), "rope": ("o", "tie (rope)"), "b": ("v", "loss"),
             "undecided": ("x", "undecided")}
 
@@ -156,45 +207,14 @@ def plot_wtl_vs_imbalance(
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    from cmloss.stats.tables import win_tie_loss
-
-    frame = comparisons.copy()
-    if dataset_col not in frame.columns:
-        raise ValueError(f"the comparisons have no {dataset_col!r} column (use the "
-                         "per-dataset correlated t-test)")
-    if "metric" in frame.columns and frame["metric"].nunique() > 1:
-        raise ValueError(f"one metric at a time, got {sorted(frame['metric'].unique())}")
-    if threshold is not None:
-        dec = np.full(len(frame), "undecided", dtype=object)
-        for label, col in (("rope", "p_rope"), ("b", "p_b_better"), ("a", "p_a_better")):
-            dec[(frame[col] >= threshold).to_numpy()] = label
-        frame["decision"] = dec
-    if imbalance is None:
-        from cmloss.data import get_dataset_info
-
-        imbalance = {ds: get_dataset_info(ds).imbalance_ratio
-                     for ds in frame[dataset_col].unique()}
-    lacking = sorted(set(frame[dataset_col]) - set(imbalance))
-    if lacking:
-        raise ValueError(f"no imbalance ratio for dataset(s) {lacking}")
-    frame["ir"] = frame[dataset_col].map(imbalance).astype(float)
-    pairs = list(dict.fromkeys(zip(frame["method_a"], frame["method_b"])))
-    counts = win_tie_loss(frame).set_index(["method_a", "method_b"])
+    frame, pairs, counts = _decisions(comparisons, imbalance, threshold, dataset_col)
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.0, 0.7 * len(pairs) + 1.6))
     else:
         fig = ax.figure
-    for row, (a, b) in enumerate(pairs):
-        sub = frame[(frame["method_a"] == a) & (frame["method_b"] == b)]
-        for label, (marker, _) in _MARKERS.items():
-            pts = sub[sub["decision"] == label]
-            if pts.empty:
-                continue
-            color = {"a": method_color(a), "b": method_color(b), "rope": "#949494",
-                     "undecided": "black"}[label]
-            ax.scatter(pts["ir"], np.full(len(pts), row), marker=marker, s=70, color=color,
-                       zorder=3)
+    _draw_decisions(ax, frame, pairs, lambda pts, row: (pts["ir"], np.full(len(pts), row)),
+                    size=70)
     ax.set_xscale("log")
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
@@ -202,10 +222,11 @@ def plot_wtl_vs_imbalance(
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
     irs = frame.drop_duplicates(dataset_col).sort_values("ir")
-    top = ax.secondary_xaxis("top")
-    top.set_xticks(irs["ir"].tolist(), labels=irs[dataset_col].tolist(), rotation=35,
-                   ha="left", fontsize=8)
-    top.xaxis.set_minor_formatter(NullFormatter())
+    if len(irs) <= _MAX_NAMED_DATASETS:  # more names would overlap on the axis
+        top = ax.secondary_xaxis("top")
+        top.set_xticks(irs["ir"].tolist(), labels=irs[dataset_col].tolist(), rotation=35,
+                       ha="left", fontsize=8)
+        top.xaxis.set_minor_formatter(NullFormatter())
     c = counts
     ax.set_yticks(range(len(pairs)))
     ax.set_yticklabels([
@@ -219,5 +240,78 @@ def plot_wtl_vs_imbalance(
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     metric = frame["metric"].iloc[0] if "metric" in frame.columns else "metric"
     ax.set_title(title or f"Bayesian decisions on {metric} vs imbalance ratio")
+    fig.tight_layout()
+    return fig
+
+
+def plot_decisions_by_dataset(
+    comparisons: pd.DataFrame,
+    imbalance: Mapping[str, float] | None = None,
+    *,
+    threshold: float | None = None,
+    dataset_col: str = "dataset",
+    ax: Any = None,
+    title: str | None = None,
+) -> Any:
+    """Per-dataset decisions of each pair as a grid, datasets in order of imbalance ratio.
+
+    One row per dataset (least imbalanced at the top, labelled ``name (IR)``), one column
+    per pair (``method_a`` vs ``method_b``, with its W/T/L/U counts); in each cell a
+    triangle up in ``method_a``'s colour (``a`` better), down in ``method_b``'s colour
+    (``b`` better), a grey circle (rope) or a black cross (undecided). Unlike
+    :func:`plot_wtl_vs_imbalance`, every dataset keeps a readable label however many
+    there are.
+
+    Args:
+        comparisons: Per-dataset comparisons (:func:`cmloss.stats.compare_pairs` with
+            ``test="correlated_t"``), one metric.
+        imbalance: IR per dataset; default: ``imbalance_ratio`` of
+            :func:`cmloss.data.get_dataset_info`.
+        threshold: Recompute decisions at this posterior probability (default: the
+            ``decision`` column).
+        dataset_col: Name of the dataset column.
+        ax: Matplotlib axes (default: a new figure sized to the grid, 7.5 inches wide).
+        title: Axes title.
+
+    Returns:
+        The matplotlib figure.
+
+    Raises:
+        ValueError: Several metrics mixed, or a dataset without an IR.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    frame, pairs, counts = _decisions(comparisons, imbalance, threshold, dataset_col)
+    datasets = (frame.drop_duplicates(dataset_col).sort_values(["ir", dataset_col])
+                [[dataset_col, "ir"]])
+    row_of = {ds: k for k, ds in enumerate(datasets[dataset_col])}
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 0.24 * len(datasets) + 1.9))
+    else:
+        fig = ax.figure
+    _draw_decisions(
+        ax, frame, pairs,
+        lambda pts, col: (np.full(len(pts), col), pts[dataset_col].map(row_of)), size=42)
+    ax.set_xticks(range(len(pairs)))
+    ax.set_xticklabels(  # upright, so that long method names never run into each other
+        [f"{a} vs {b}\n{counts.loc[(a, b), 'wins']}/{counts.loc[(a, b), 'ties']}/"
+         f"{counts.loc[(a, b), 'losses']}/{counts.loc[(a, b), 'undecided']}"
+         for a, b in pairs], fontsize=8, rotation=90, ha="center", va="bottom")
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(datasets)))
+    ax.set_yticklabels([f"{ds} ({ir:.0f})" for ds, ir in datasets.itertuples(index=False)],
+                       fontsize=8)
+    ax.set_xlim(-0.6, len(pairs) - 0.4)
+    ax.set_ylim(len(datasets) - 0.5, -0.5)
+    ax.grid(True, axis="y", alpha=0.25)
+    ax.grid(False, axis="x")
+    ax.set_ylabel("dataset (imbalance ratio), least imbalanced first")
+    handles = [Line2D([], [], marker=m, linestyle="", color="dimgray", label=lab)
+               for m, lab in _MARKERS.values()]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=4,
+              title="W/T/L/U under each pair: wins / ties / losses / undecided")
+    metric = frame["metric"].iloc[0] if "metric" in frame.columns else "metric"
+    ax.set_title(title or f"Bayesian decisions on {metric}, dataset by dataset", pad=12)
     fig.tight_layout()
     return fig

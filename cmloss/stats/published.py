@@ -10,14 +10,14 @@ names those of :data:`cmloss.core.cm_metrics.METRICS` (``g_mean``, ``mcc``, ``ac
 
 Sources
 -------
-- ASTra: D. Twomey and D. Gorse, "A neural network with an asymmetric sigmoid transfer
-  function for the classification of highly imbalanced data" (ASTra), ICANN 2022,
-  arXiv 2209.01685; Table 1 and Table 2 (text in the project's ``shared/sources``).
+- ASTra: D. Twomey and D. Gorse, "ASTra: A Novel Algorithm-Level Approach to Imbalanced
+  Classification", ICANN 2022, arXiv 2209.01685; Table 1 and Table 2.
 - AnyLoss: D. Han, N. Moniz and N. V. Chawla, "AnyLoss: Transforming Classification
   Metrics into Loss Functions", KDD 2024, arXiv 2405.14745, and the authors' README
   (github.com/doheonhan/AnyLoss): the L sweep and the win counts; the SOL / resampling
-  comparison and the learning-speed figures as gathered in the project's ``PAPERS.md``
-  from the paper and the authors' notebooks.
+  comparison (notebooks 4-10 to 4-22 listed in that README) and the learning-speed figures
+  (notebooks 4-51, 4-52, 4-62). The book states each with its source in its appendix
+  "What the papers leave open, and what we chose" (``book/readings.md``).
 
 Numbers are as printed (three decimals); the published rounding is part of the data.
 """
@@ -88,7 +88,8 @@ _ASTRA_T2 = {
     },
 }
 
-# AnyLoss comparison (PAPERS.md): row -> {dataset: (accuracy, f1, balanced_accuracy)}.
+# AnyLoss comparison (README and Section 4.2 notebooks): row -> {dataset: (accuracy, f1,
+# balanced_accuracy)}.
 _ANYLOSS_CMP = {
     # (family, model, per-metric method naming)
     ("AnyLoss", "unspecified"): {
@@ -180,8 +181,8 @@ def astra_table2() -> pd.DataFrame:
 
 def anyloss_comparison() -> pd.DataFrame:
     """AnyLoss vs SOL and resampling on the four imbalanced datasets: mean over the 10 test
-    folds of one 10-fold CV (Han, Moniz and Chawla, KDD 2024, Section 4.2; as gathered in
-    the project's ``PAPERS.md``).
+    folds of one 10-fold CV (Han, Moniz and Chawla, KDD 2024, Section 4.2: the README's
+    table and notebooks 4-11, 4-13 and 4-22 of the authors' repository).
 
     Each metric comes from the loss built from that metric: the accuracy of
     ``AnyLoss-Acc``/``SOL-Acc``, the F1 of ``AnyLoss-F1``/``SOL-F1``, the balanced accuracy
@@ -253,7 +254,7 @@ def anyloss_l_sweep_wins() -> pd.DataFrame:
 def anyloss_learning_speed() -> pd.DataFrame:
     """The AnyLoss paper's learning-speed figures, as published ranges over the four
     datasets (Han, Moniz and Chawla, KDD 2024, learning-speed experiments, notebooks 4-51,
-    4-52 and 4-62 of the authors' repository; as gathered in the project's ``PAPERS.md``).
+    4-52 and 4-62 of the authors' repository).
 
     Quantities:
 

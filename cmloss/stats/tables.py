@@ -21,7 +21,10 @@ import pandas as pd
 from cmloss.stats.bayesian import BayesResult
 
 __all__ = [
+    "compact_wtl",
+    "decision_table",
     "format_mean_std",
+    "glue",
     "show",
     "side_by_side",
     "summarise_folds",
@@ -317,6 +320,121 @@ def wide_layout(
     return wide
 
 
+def compact_wtl(counts: pd.DataFrame, *, metric_col: str = "metric") -> pd.DataFrame:
+    """Win/tie/loss counts (:func:`win_tie_loss`) as one row per pair, ``"GMN vs BCE"``,
+    and one column per metric, each cell ``"wins / ties / losses / undecided"``.
+
+    Args:
+        counts: :func:`win_tie_loss`'s output, grouped by ``method_a``, ``method_b`` and
+            optionally ``metric_col``.
+        metric_col: The metric column (absent: a single ``"W / T / L / U"`` column).
+
+    Returns:
+        The compact table, pairs in their first-seen order, indexed by ``pair``.
+
+    Example:
+
+    >>> counts = pd.DataFrame({"metric": ["g_mean", "mcc"], "method_a": "GMN",
+    ...     "method_b": "BCE", "wins": [3, 1], "ties": [1, 0], "losses": [0, 2],
+    ...     "undecided": [1, 2], "total": 5})
+    >>> compact_wtl(counts).to_dict("index")
+    {'GMN vs BCE': {'g_mean W / T / L / U': '3 / 1 / 0 / 1', 'mcc W / T / L / U': '1 / 0 / 2 / 2'}}
+    """
+    lacking = [c for c in ("method_a", "method_b", "wins", "ties", "losses", "undecided")
+               if c not in counts.columns]
+    if lacking:
+        raise ValueError(f"counts lack column(s) {lacking}; pass win_tie_loss's output")
+    frame = counts.assign(
+        pair=counts["method_a"] + " vs " + counts["method_b"],
+        cell=[f"{w} / {t} / {lo} / {u}" for w, t, lo, u in
+              counts[["wins", "ties", "losses", "undecided"]].itertuples(index=False)])
+    pairs = list(dict.fromkeys(frame["pair"]))
+    if metric_col not in frame.columns:
+        return frame.set_index("pair")[["cell"]].rename(columns={"cell": "W / T / L / U"})
+    wide = frame.pivot(index="pair", columns=metric_col, values="cell").reindex(pairs)
+    wide.columns = [f"{m} W / T / L / U" for m in wide.columns]
+    return wide
+
+
+_DECISION_COLUMNS = {"p_a_better": "P(1st better)", "p_rope": "P(rope)",
+                     "p_b_better": "P(2nd better)"}
+
+
+def decision_table(comparisons: pd.DataFrame, keys: Sequence[str] = ("metric",),
+                   digits: int = 3) -> pd.DataFrame:
+    """:func:`cmloss.stats.compare_pairs`'s output with plain headers, compact enough to
+    read at page width: the ``keys`` columns, ``pair`` ("a vs b"), ``n``, the two means as
+    one cell, the three posterior probabilities (first method better, practically
+    equivalent, second better) and the verdict in words (a probability of at least 0.95).
+
+    Args:
+        comparisons: :func:`cmloss.stats.compare_pairs`'s output (or ``as_dict`` rows).
+        keys: Leading columns kept as they are (e.g. ``("dataset", "metric")``).
+        digits: Decimals of the means and probabilities.
+
+    Returns:
+        A new DataFrame (no index).
+
+    Example:
+
+    >>> rows = pd.DataFrame([{"metric": "g_mean", "method_a": "GMN", "method_b": "BCE",
+    ...     "n": 40, "mean_a": 0.79, "mean_b": 0.668, "p_a_better": 1.0, "p_rope": 0.0,
+    ...     "p_b_better": 0.0, "decision": "a"}])
+    >>> decision_table(rows).loc[0, ["pair", "means", "verdict"]].tolist()
+    ['GMN vs BCE', '0.790 vs 0.668', 'GMN better']
+    """
+    keys = list(keys)
+    needed = [*keys, "method_a", "method_b", "n", "mean_a", "mean_b", *_DECISION_COLUMNS,
+              "decision"]
+    lacking = [c for c in needed if c not in comparisons.columns]
+    if lacking:
+        raise ValueError(f"comparisons lack column(s) {lacking}; pass compare_pairs's output")
+    c = comparisons
+    verdict = [{"a": f"{a} better", "b": f"{b} better", "rope": "equivalent"}.get(d, d)
+               for a, b, d in zip(c["method_a"], c["method_b"], c["decision"])]
+    out = c[keys].copy()
+    out["pair"] = c["method_a"] + " vs " + c["method_b"]
+    out["n"] = c["n"]
+    out["means"] = [f"{x:.{digits}f} vs {y:.{digits}f}" for x, y in zip(c["mean_a"],
+                                                                         c["mean_b"])]
+    for col, header in _DECISION_COLUMNS.items():
+        out[header] = c[col].round(digits)
+    out["verdict"] = verdict
+    return out.reset_index(drop=True)
+
+
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Store ``value`` for the book's prose (myst-nb's ``glue``; cite it in a markdown
+    cell as ``{glue:text}`name``` or, for a :class:`IPython.display.Markdown` value,
+    ``{glue:md}`name```).
+
+    Where myst-nb is not installed (Colab, Binder) nothing reads the stored value, so
+    nothing is stored; with ``display=True`` the value is still shown.
+
+    Args:
+        name: Key of the value, unique within the notebook.
+        value: Anything IPython can display.
+        display: Also show the value in the cell's output.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show_value
+
+            show_value(value)
+        return
+    myst_glue(name, value, display=display)
+
+
+def _header(label: Any) -> str:
+    """A column or index label as plain text: a tuple ``("BCE", "ours")`` reads
+    ``"BCE ours"``."""
+    if isinstance(label, tuple):
+        return " ".join(str(part) for part in label if part not in (None, ""))
+    return "" if label is None else str(label)
+
+
 def _cell_text(v: Any) -> str:
     if isinstance(v, float | np.floating):
         return _DASH if np.isnan(v) else f"{v:.3f}"
@@ -352,7 +470,7 @@ def to_markdown(df: pd.DataFrame, *, bold: pd.DataFrame | None = None,
     """
     mask = _bold_mask(df, bold)
     idx_names = list(df.index.names) if index else []
-    header = ["" if n is None else str(n) for n in idx_names] + [str(c) for c in df.columns]
+    header = [_header(n) for n in idx_names] + [_header(c) for c in df.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for i, (label, row) in enumerate(zip(df.index, df.itertuples(index=False))):
         labels = (list(label) if isinstance(label, tuple) else [label]) if index else []
