@@ -470,6 +470,11 @@ if paired is not None:
 #   training e-ratio exceeds 1, capped at 0.5; our reading applies it once per epoch as
 #   written; the alternative holds $\eta_b$ at its initial 0.01
 #   (`results/ledger/astra-eta-fixed`, from `ledger/astra/eta-fixed-*.json`).
+# - **optimiser of the slope**: the paper speaks of a "training rate" for $b$, capped at 0.5
+#   (a size that suits plain gradient steps better than Adam's normalised ones); our reading
+#   updates $b$ with Adam at rate $\eta_b$; the alternative takes plain gradient steps of
+#   rate $\eta_b$ (`slope_optimizer="sgd"`, `results/ledger/astra-slope-sgd`). This
+#   candidate was added after the criteria above were committed, and judged by them.
 #
 # Diverged networks come first: under the old zero-division policy a network whose
 # outputs were NaN read as a loss of 1 (confusion-matrix losses) and a validation
@@ -515,6 +520,7 @@ CANDIDATES = {  # results folder -> (candidate, suffix its grid file gave the me
     "astra-select-from-100": ("selection from epoch 100", ""),
     "astra-select-from-1000": ("selection from epoch 1000", ""),
     "ledger/astra-eta-fixed": ("eta_b held at 0.01", "-eta-fixed"),
+    "ledger/astra-slope-sgd": ("plain gradient descent on b", "-slope-sgd"),
 }
 candidates = []
 if run.config["epochs"] is None:

@@ -4,7 +4,8 @@
 ``TP = sum w y s`` where ``s`` are soft predictions (for hard counts, ``s`` are 0/1
 labels). Each entry is a sum of non-negative terms, so no entry can turn negative by
 cancellation, and ``TN + FP + FN + TP`` equals the (weighted) number of examples, the
-batch's own ``n`` (PAPERS.md: the authors' ``n = y_train.shape[0]`` is not copied).
+batch's own ``n`` (the book's appendix "What the papers leave open": the AnyLoss
+authors' first code used ``n = y_train.shape[0]``, which is not copied).
 """
 
 from __future__ import annotations
