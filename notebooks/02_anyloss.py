@@ -273,7 +273,8 @@ assert 73 < L_max["float64"] < 74 and 33 < L_max["float32"] < 34
 # %% [markdown]
 # `cmloss.amplification_saturation` reports, for one slope and dtype, $A(1)$, $A(0)$ and the
 # smallest score $p_{\text{one}}$ from which $A(p)$ is exactly 1. Saturation is one-sided:
-# floating-point numbers are dense near 0, so $A(0) = 1/(1 + e^{L/2}) \approx e^{-L/2}$ stays representable, while
+# floating-point numbers are dense near 0, so $A(0) = 1/(1 + e^{L/2}) \approx e^{-L/2}$
+# stays representable, while
 # near 1 the spacing is $2^{-24}$ or $2^{-53}$. At $L = 73$ in float32 every score above
 # 0.728 is counted as exactly one positive prediction.
 
