@@ -16,7 +16,7 @@ with no positive. NaN predictions give a NaN loss (``TerminateOnNaN`` fires).
 **Invalid inputs.** Labels other than 0/1, negative or non-finite ``sample_weight`` and
 several labels per example raise ``ValueError`` on concrete inputs; inside a compiled
 ``fit`` step the loss becomes NaN (and TensorFlow stops with the message), see
-:func:`cmloss.core.validation.guard_inputs`. Call :func:`cmloss.check_labels` on your
+``cmloss.core.validation.guard_inputs``. Call ``cmloss.check_labels`` on your
 labels before ``fit``.
 
 **Saturation.** An explicit amplification slope ``L`` that saturates in the loss's dtype

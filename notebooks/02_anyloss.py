@@ -404,12 +404,12 @@ grads = pd.DataFrame([{"L": L_value, "dtype": dtype,
                                                                                     dtype)}
                       for L_value, dtype in setups])
 display(grads)
-glue("grad_fp_73_f64", grads.iloc[0, 2], display=False)
-glue("grad_fp_73_f32", grads.iloc[1, 2], display=False)
-glue("grad_fp_default_f32", grads.iloc[2, 2], display=False)
+glue("grad_fp_73_f64", float(grads.iloc[0, 2]), display=False)
+glue("grad_fp_73_f32", float(grads.iloc[1, 2]), display=False)
+glue("grad_fp_default_f32", float(grads.iloc[2, 2]), display=False)
 glue("default_L_f32", soft_steps.DEFAULT_L["float32"], display=False)
 glue("default_L_f64", soft_steps.DEFAULT_L["float64"], display=False)
-glue("L_min_margin", L_min, display=False)
+glue("L_min_margin", float(L_min), display=False)
 assert grads.iloc[1, 2] == 0.0 and grads.iloc[0, 2] > 0 and grads.iloc[2, 2] > 0
 
 # %% [markdown]

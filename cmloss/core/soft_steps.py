@@ -37,7 +37,8 @@ __all__ = [
 ]
 
 PAPER_L = 73.0
-"""The AnyLoss authors' slope: the largest integer ``L`` that does not saturate in float64."""
+"""The slope of the AnyLoss authors, the largest integer ``L`` that does not saturate in
+float64."""
 
 DEFAULT_L = {"bfloat16": 11.0, "float16": 15.0, "float32": 33.0, "float64": 73.0}
 """``Amplify()``'s slope per compute dtype: the paper's ``L = 73`` capped at the largest

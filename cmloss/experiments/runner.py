@@ -9,7 +9,7 @@ interrupted run loses at most the unit in progress.
 
 A unit's chunks are computed by :func:`unit_chunks` and written by the process that runs
 the experiment: here one unit after another, or, with ``workers``/``scheduler``, units on
-Dask workers that send their chunks back (:mod:`cmloss.experiments.distributed`).
+Dask workers that send their chunks back (``cmloss.experiments.distributed``).
 
 Expected failures (an unknown dataset, data that cannot be read, a folder holding another
 configuration, a cluster that cannot be used) raise :class:`ExperimentError`, which the
@@ -475,7 +475,7 @@ that is how a grid is filled in pieces)."""
 def check_resumable(experiment: Experiment, earlier: Sequence[dict], out) -> None:
     """Refuse to mix results of different configurations in one folder.
 
-    Raises :class:`ExperimentError` naming the field, both values and the folder if an earlier
+    Raises ``ExperimentError`` naming the field, both values and the folder if an earlier
     invocation recorded in ``out``'s provenance used another value of a
     :data:`RESULT_KEYS` field. Fields absent from an earlier configuration (added to
     :class:`Experiment` since) count as their default; an invocation recorded without
@@ -519,7 +519,7 @@ def run_experiment(
         data_home: data folder (default ``$CMLOSS_DATA``; with ``scheduler``, the
             workers' own ``$CMLOSS_DATA`` unless given).
         budget_bytes: memory budget of one compiled stack (with ``workers``: of all the
-            workers' stacks together; see :mod:`cmloss.experiments.distributed`).
+            workers' stacks together; see ``cmloss.experiments.distributed``).
         show_progress: show a tqdm bar of written chunks (with ``workers`` or
             ``scheduler``: of written units).
         command: the command line recorded in the provenance (default ``sys.argv``).
@@ -538,8 +538,8 @@ def run_experiment(
         the others); ``units`` lists how each unit of this invocation ran.
 
     Raises:
-        ExperimentError: an unknown dataset, unreadable data or provenance, a folder of
-            another configuration, a cluster that cannot be used.
+        ValueError: (an ``ExperimentError``) an unknown dataset, unreadable data or
+            provenance, a folder of another configuration, a cluster that cannot be used.
     """
     distributed = workers is not None or scheduler is not None
     if workers is not None and scheduler is not None:
