@@ -82,7 +82,8 @@ def test_quick_astra_on_two_workers_gives_the_single_process_rows(tmp_path, CMLO
         assert unit["intra_op_threads"] == 1
 
 
-def test_a_killed_worker_is_retried_and_a_unit_that_fails_twice_is_recorded(tmp_path, cluster):
+def test_a_killed_worker_is_retried_and_a_unit_that_fails_twice_is_recorded(tmp_path, cluster,
+                                                                            monkeypatch):
     """On breast_cancer (30 features) the method kills its worker process the first time;
     on random (2 features) it always raises. The first unit is retried on a new worker
     and finishes; the second fails twice and is recorded, the run says failed, and the
@@ -97,6 +98,10 @@ def test_a_killed_worker_is_retried_and_a_unit_that_fails_twice_is_recorded(tmp_
             os.kill(os.getpid(), signal.SIGKILL)
         return Prediction(scores=1.0 / (1.0 + np.exp(-fold.X_test[:, 0])), threshold=0.5)
 
+    from cmloss.experiments import methods as registry
+
+    # the test's method must not outlive the test (other tests list the registry)
+    monkeypatch.setattr(registry, "METHODS", dict(registry.METHODS))
     register_method(EstimatorMethod("test-flaky", flaky, "kills or raises"), replace=True)
     grid = SMALL.with_options(methods=("slp-bce", "test-flaky"))
     record = run_experiment(grid, tmp_path / "run", scheduler=cluster, show_progress=False)
