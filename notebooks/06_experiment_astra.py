@@ -532,9 +532,8 @@ if candidates:
     comparison = reports.astra_comparison(run.rows)
     paired_all = pd.concat([ledger.paired_candidate(run.rows, c) for c in candidates])
     effects = ledger.explained_gaps(comparison, paired_all)
-    show(effects[["metric", "dataset", "method", "candidate", "folds", "ours_subset",
-                  "candidate_mean", "paper_mean", "moved_fraction", "explains"]]
-         .sort_values(["metric", "dataset", "method"]).round(3), index=False)
+    show(effects[["metric", "dataset", "method", "candidate", "moved_fraction"]]
+         .sort_values(["metric", "dataset", "method"]).round(2), index=False)
 else:
     display(Markdown("*The candidates need the committed results; skipped here.*"))
 
