@@ -83,7 +83,7 @@ def test_quick_astra_on_two_workers_gives_the_single_process_rows(tmp_path, CMLO
 
 
 def test_a_killed_worker_is_retried_and_a_unit_that_fails_twice_is_recorded(tmp_path, cluster,
-                                                                            monkeypatch):
+                                                                            request):
     """On breast_cancer (30 features) the method kills its worker process the first time;
     on random (2 features) it always raises. The first unit is retried on a new worker
     and finishes; the second fails twice and is recorded, the run says failed, and the
@@ -100,8 +100,9 @@ def test_a_killed_worker_is_retried_and_a_unit_that_fails_twice_is_recorded(tmp_
 
     from cmloss.experiments import methods as registry
 
-    # the test's method must not outlive the test (other tests list the registry)
-    monkeypatch.setattr(registry, "METHODS", dict(registry.METHODS))
+    # the test's method must not outlive the test (other tests list the registry); the
+    # registry dict itself is kept, since modules imported meanwhile bind it by name
+    request.addfinalizer(lambda: registry.METHODS.pop("test-flaky", None))
     register_method(EstimatorMethod("test-flaky", flaky, "kills or raises"), replace=True)
     grid = SMALL.with_options(methods=("slp-bce", "test-flaky"))
     record = run_experiment(grid, tmp_path / "run", scheduler=cluster, show_progress=False)
