@@ -39,6 +39,7 @@ try:
 except ImportError:  # Colab, Binder: install cmloss from its repository
     # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
+__import__("keras")  # loads TensorFlow in this cell, which hides its start-up log lines
 
 # %% [markdown]
 # ## Setup
@@ -61,6 +62,7 @@ from sympy.stats import Logistic, cdf
 
 from cmloss import losses
 from cmloss.plotting import METHOD_COLORS, SOFT_STEP_COLORS, method_color, use_book_style
+from cmloss.stats.tables import glue
 
 use_book_style()
 rng = np.random.default_rng(seed=2)
@@ -231,20 +233,29 @@ display(sp.Eq(sp.Symbol("L_min"), L_lower))
 # $$
 #
 # We take $m = 0.1$ (a score of 0.6 is a confident positive, 0.4 a confident negative) and
-# $\varepsilon = 0.01$. Then $L_{\min} = 10 \ln 99 \approx 45.95$, and `cmloss.Amplify` at
-# that slope gives exactly $A(0.6) = 0.99$ and $A(0.4) = 0.01$.
+# $\varepsilon = 0.01$. Then $L_{\min} = 10 \ln 99 \approx$ {glue:text}`L_min_margin:.2f`, and
+# `cmloss.Amplify` at that slope gives exactly $A(0.6) = 0.99$ and $A(0.4) = 0.01$.
 
 # %%
 L_min = float(L_lower.subs({m: 0.1, eps: 0.01}))
 at_bound = to_numpy(cmloss.Amplify(L_min)(np.array([0.4, 0.6], dtype="float64")))
 print(f"L_min = {L_min:.4f};  A(0.4) = {at_bound[0]:.6f},  A(0.6) = {at_bound[1]:.6f}")
+at_73 = float(to_numpy(cmloss.Amplify(73)(np.array([0.6], dtype="float64")))[0])
+at_2 = to_numpy(cmloss.Amplify(2)(np.array([0.0, 1.0], dtype="float64")))
+print(f"L = 73: A(0.6) = {at_73:.4f};  L = 2: A(0) = {at_2[0]:.2f}, A(1) = {at_2[1]:.2f}")
+glue("L_min_margin", L_min)
+glue("A73_at_06", at_73)
+glue("eps_at_73", 1 - at_73)
+glue("A2_at_0", float(at_2[0]))
+glue("A2_at_1", float(at_2[1]))
 
 # %% [markdown]
-# The authors' $L = 73$ passes with room to spare: it gives $A(0.6) = 0.9993$, i.e.
-# $\varepsilon \approx 7 \times 10^{-4}$ at $m = 0.1$. The lower end of their usable range,
-# $L = 2$, does not even pass the slope test $L > 4$: it maps $[0, 1]$ into
-# $[0.27, 0.73]$, so the soft matrix it builds is closer to that of the identity soft step
-# than to the hard confusion matrix.
+# The authors' $L = 73$ passes with room to spare: it gives $A(0.6) =$
+# {glue:text}`A73_at_06:.4f`, i.e. $\varepsilon \approx$ {glue:text}`eps_at_73:.0e` at
+# $m = 0.1$. The lower end of their usable range, $L = 2$, does not even pass the slope test
+# $L > 4$: it maps $[0, 1]$ into [{glue:text}`A2_at_0:.2f`, {glue:text}`A2_at_1:.2f`], so
+# the soft matrix it builds is closer to that of the identity soft step than to the hard
+# confusion matrix.
 #
 # ### Upper bound: floating-point saturation
 #
@@ -263,12 +274,15 @@ for dtype, bits in (("float32", 24), ("float64", 53)):
 # $1 - 2^{-53}$, over a short range of arguments, so a plain bisection could land on a later
 # crossing.) It reproduces both estimates. **$L = 73$, the authors' default, is the largest
 # integer slope that does not saturate in float64**; in float32, Keras' default, the limit
-# is about 33. The assertion guards these two statements when the book is rebuilt.
+# is {glue:text}`L_max_f32:.1f`. The assertion guards the first statement when the book is
+# rebuilt.
 
 # %%
 L_max = {dtype: cmloss.max_unsaturated_L(dtype) for dtype in ("float32", "float64")}
 print({dtype: round(value, 2) for dtype, value in L_max.items()})
-assert 73 < L_max["float64"] < 74 and 33 < L_max["float32"] < 34
+assert 73 < L_max["float64"] < 74
+glue("L_max_f32", L_max["float32"])
+glue("L_max_f64", L_max["float64"])
 
 # %% [markdown]
 # `cmloss.amplification_saturation` reports, for one slope and dtype, $A(1)$, $A(0)$ and the
@@ -276,7 +290,7 @@ assert 73 < L_max["float64"] < 74 and 33 < L_max["float32"] < 34
 # floating-point numbers are dense near 0, so $A(0) = 1/(1 + e^{L/2}) \approx e^{-L/2}$
 # stays representable, while
 # near 1 the spacing is $2^{-24}$ or $2^{-53}$. At $L = 73$ in float32 every score above
-# 0.728 is counted as exactly one positive prediction.
+# {glue:text}`p_one_73_f32:.3f` is counted as exactly one positive prediction.
 
 # %%
 rows = []
@@ -285,6 +299,7 @@ for L_value in (10, 33, 34, 46, 73, 74, 100):
         sat = cmloss.amplification_saturation(L_value, dtype)
         rows.append({"L": L_value, "dtype": dtype, "A(1)": sat.a_at_one, "A(0)": sat.a_at_zero,
                      "p_one": sat.p_one, "saturated": sat.saturated})
+glue("p_one_73_f32", float(cmloss.amplification_saturation(73, "float32").p_one))
 pd.DataFrame(rows).set_index(["L", "dtype"])
 
 # %% [markdown]
@@ -292,9 +307,10 @@ pd.DataFrame(rows).set_index(["L", "dtype"])
 # $A' = L\,A(1 - A)$: once $A$ rounds to 1, the gradient is exactly 0. The left panel below
 # shows the gradient at $p = 1$ as $L$ grows, computed by automatic differentiation of
 # `cmloss.Amplify` in float32 and float64, and in exact arithmetic (sympy, 30 digits). The
-# floating-point curves follow the exact one and then stop, at $L \approx 33.3$ (float32) and
-# $73.5$ (float64), where the gradient becomes exactly zero. The right panel shows the same
-# gradient along $p$ for $L = 73$: float32 cuts it off for every $p > 0.728$. Note the
+# floating-point curves follow the exact one and then stop, at $L \approx$
+# {glue:text}`L_max_f32:.1f` (float32) and {glue:text}`L_max_f64:.1f` (float64), where the
+# gradient becomes exactly zero. The right panel shows the same gradient along $p$ for
+# $L = 73$: float32 cuts it off for every $p >$ {glue:text}`p_one_73_f32:.3f`. Note the
 # vertical scale, though: the exact gradient there is already below $10^{-5}$, against
 # $L/4 = 18$ at the threshold. Saturation turns a tiny gradient into none; the exponential
 # decay away from 0.5 is the real price of a large $L$.
@@ -345,9 +361,10 @@ plt.show()
 # saturation limits (shaded above them) and the authors' $L = 73$ at $m = 0.1$. Any $L$
 # above a curve meets the criterion for that $\varepsilon$; any $L$ below a shaded band stays
 # unsaturated in that dtype. With our choice ($m = 0.1$, $\varepsilon = 0.01$, the black dot)
-# the window in float64 is $[45.95, 73.48]$, and $L = 73$ sits at its top. In float32 the
-# window is empty: one must either widen the margin (beyond $m \approx 0.14$ for
-# $\varepsilon = 0.01$) or accept that confident scores saturate, which, as we just saw,
+# the window in float64 is [{glue:text}`L_min_margin:.2f`, {glue:text}`L_max_f64:.2f`], and
+# $L = 73$ sits at its top. In float32 the window is empty: one must either widen the margin
+# (beyond $m \approx$ {glue:text}`m_min_f32:.2f` for $\varepsilon = 0.01$) or accept that
+# confident scores saturate, which, as we just saw,
 # costs only gradients that were already negligible.
 
 # %%
@@ -372,6 +389,9 @@ ax.set(title="Admissible slopes L: lower bound against saturation",
        ylabel="slope L (log scale)", ylim=(2, 500))
 ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
 plt.show()
+# the smallest margin whose lower bound (epsilon = 0.01) float32 can still meet
+(m_min_f32,) = sp.solve(sp.Eq(L_lower.subs(eps, 0.01), L_max["float32"]), m)
+glue("m_min_f32", float(m_min_f32))
 
 # %% [markdown]
 # ### The library's default L, and the warning
@@ -383,7 +403,6 @@ plt.show()
 
 # %%
 from cmloss.core import soft_steps
-from cmloss.stats.tables import glue
 
 
 def confident_mistake_gradient(L_value, dtype):
@@ -409,7 +428,6 @@ glue("grad_fp_73_f32", float(grads.iloc[1, 2]), display=False)
 glue("grad_fp_default_f32", float(grads.iloc[2, 2]), display=False)
 glue("default_L_f32", soft_steps.DEFAULT_L["float32"], display=False)
 glue("default_L_f64", soft_steps.DEFAULT_L["float64"], display=False)
-glue("L_min_margin", float(L_min), display=False)
 assert grads.iloc[1, 2] == 0.0 and grads.iloc[0, 2] > 0 and grads.iloc[2, 2] > 0
 
 # %% [markdown]
@@ -425,13 +443,13 @@ assert grads.iloc[1, 2] == 0.0 and grads.iloc[0, 2] > 0 and grads.iloc[2, 2] > 0
 # {glue:text}`default_L_f64:.0f` in float64 and {glue:text}`default_L_f32:.0f` in float32,
 # Keras' default (the float32 gradient at the false positive is then
 # {glue:text}`grad_fp_default_f32:.2e`). The price is a softer matrix in float32: at the
-# margin $m = 0.1$ the lower bound above asks for $L \ge 45.95$, which no unsaturated
-# float32 slope meets. The authors' own sweep, run in float32, is the evidence for the other
-# side: their win counts over 102 data sets (table below, from the AnyLoss README) favour
-# $L = 73$ over $L = 30$, so a user reproducing the paper should pass `Amplify(73)`
-# explicitly, as this book's experiment chapters do. An explicit slope that saturates in the
-# loss's dtype warns once per loss object (`cmloss.SaturationWarning`, shown below), naming
-# `max_unsaturated_L` and the slope that would not saturate.
+# margin $m = 0.1$ the lower bound above asks for $L \ge$ {glue:text}`L_min_margin:.2f`, which
+# no unsaturated float32 slope meets. The authors' own sweep, run in float32, is the
+# evidence for the other side: their win counts over 102 data sets (table below, from the
+# AnyLoss README) favour $L = 73$ over $L = 30$, so a user reproducing the paper should pass
+# `Amplify(73)` explicitly, as this book's experiment chapters do. An explicit slope that
+# saturates in the loss's dtype warns once per loss object (`cmloss.SaturationWarning`,
+# shown below), naming `max_unsaturated_L` and the slope that would not saturate.
 
 # %%
 from cmloss.stats import published
@@ -775,10 +793,12 @@ pd.DataFrame(rows).set_index(["zero_division", "loss"]).round(4)
 #   threshold distributions.
 # - Lower bound (this book's criterion): scores at least $m$ from 0.5 must count as at least
 #   $1 - \varepsilon$ of a prediction, giving $L \ge \ln((1-\varepsilon)/\varepsilon)/m$,
-#   about 46 for $m = 0.1$, $\varepsilon = 0.01$; amplification at all needs $L > 4$.
-# - Upper bound: $A(1)$ rounds to 1 beyond $L \approx 33.3$ in float32 and $L \approx 73.5$ in
-#   float64 (`cmloss.max_unsaturated_L`), where the gradient $L A(1-A)$ becomes exactly 0;
-#   $L = 73$ is the largest unsaturated integer in float64.
+#   about {glue:text}`L_min_margin:.0f` for $m = 0.1$, $\varepsilon = 0.01$; amplification at
+#   all needs $L > 4$.
+# - Upper bound: $A(1)$ rounds to 1 beyond $L \approx$ {glue:text}`L_max_f32:.1f` in float32
+#   and $L \approx$ {glue:text}`L_max_f64:.1f` in float64 (`cmloss.max_unsaturated_L`),
+#   where the gradient $L A(1-A)$ becomes exactly 0; $L = 73$ is the largest unsaturated
+#   integer in float64.
 # - The soft confusion matrix depends on $n$, $P = \sum y$, $S = \sum A$ and $T = \sum yA$,
 #   and sums to $n$; each metric becomes a closed-form loss whose gradient sympy, `cmloss`
 #   and finite differences agree on.

@@ -39,6 +39,7 @@ try:
 except ImportError:  # Colab, Binder: install cmloss from its repository
     # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
+__import__("keras")  # loads TensorFlow in this cell, which hides its start-up log lines
 
 # %% [markdown]
 # The last part of the chapter trains two small networks. `QUICK = True` (the default; the

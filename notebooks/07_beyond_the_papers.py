@@ -44,6 +44,7 @@ try:
 except ImportError:  # Colab, Binder: install cmloss from its repository
     # %pip install -q "cmloss[book] @ git+https://github.com/cmloss/cmloss"
     import cmloss
+__import__("keras")  # loads TensorFlow in this cell, which hides its start-up log lines
 
 # %% [markdown]
 # `RERUN_QUICK = False` reads the committed results: from `results/` in a clone of the

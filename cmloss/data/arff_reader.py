@@ -102,6 +102,13 @@ def _to_float_matrix(rows: list) -> np.ndarray:
     return obj.astype(np.float64)
 
 
+def minority_first(counts_a: int, counts_b: int) -> bool:
+    """The one rule for which of two classes is positive (1): the one with fewer rows; on a
+    tie, the second (the later-declared label, or the larger value). True when the first
+    class (with ``counts_a`` rows) is the positive one."""
+    return counts_a < counts_b
+
+
 def load_arff(
     path: str | os.PathLike,
     *,
@@ -194,8 +201,8 @@ def load_arff(
             f"value(s) in the data {found}; cmloss needs exactly two (binary classification)."
         )
     first, second = present
-    # Minority -> 1; on a tie the later-declared label is the positive one.
-    pos_code, neg_code = (first, second) if counts[first] < counts[second] else (second, first)
+    pos_code, neg_code = ((first, second) if minority_first(counts[first], counts[second])
+                          else (second, first))
     y = (codes_int == pos_code).astype(np.int64)
 
     feature_cols: list[np.ndarray] = []

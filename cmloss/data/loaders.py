@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cmloss.data.arff_reader import load_arff
+from cmloss.data.arff_reader import load_arff, minority_first
 from cmloss.data.errors import DataFileNotFoundError
 from cmloss.data.fetch import ENV_DATA_HOME, fetch_file, get_data_home, verify_file
 from cmloss.data.registry import DATA_FILES, DatasetInfo, get_dataset_info
@@ -98,11 +98,12 @@ class Dataset:
 
 
 def _minority_to_one(labels: np.ndarray) -> tuple[np.ndarray, str]:
-    """Map a two-valued label array to 0/1 with the minority as 1."""
+    """Map a two-valued label array to 0/1 with the minority as 1 (the rule of
+    ``cmloss.data.arff_reader.minority_first``)."""
     values, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     if values.size != 2:
         raise ValueError(f"expected exactly two classes, found {values.size}: {values!r}")
-    pos = 0 if counts[0] < counts[1] else 1
+    pos = 0 if minority_first(counts[0], counts[1]) else 1
     y = (inverse.reshape(-1) == pos).astype(np.int64)
     value = values[pos]
     label = format(value, "g") if isinstance(value, (float, np.floating)) else str(value)
