@@ -139,14 +139,16 @@ def _slope_sgd(settings):
 _CHANGES = {  # candidate: our reading's settings -> the candidate's
     "slope-sgd": _slope_sgd,  # 8: plain gradient descent on the slope parameter
     "tau-floor": lambda settings: {**settings, "tau_min": 0.05},  # 4: the paper's lowest tau
+    "raw-input": lambda settings: {**settings, "standardize": False},  # 1: the files' units
 }
+_METHODS_OF = {"raw-input": ("bce", "gmn", "bce-astra", "gmn-astra")}  # default: the ASTra two
 
 
 @pytest.mark.parametrize("candidate", sorted(_CHANGES))
 @pytest.mark.parametrize("group", ["skin", "cod", "ijcnn"])
 def test_candidate_grids_change_only_their_setting(candidate, group):
-    """A candidate's grids are our reading (the built-in BCE-ASTra and GMN-ASTra, paper
-    width of each dataset) with one setting changed."""
+    """A candidate's grids are our reading (the built-in BCE-ASTra and GMN-ASTra, and for
+    input scaling BCE and GMN too; paper width of each dataset) with one setting changed."""
     import dataclasses
 
     from cmloss.data.registry import DATASETS
@@ -158,7 +160,9 @@ def test_candidate_grids_change_only_their_setting(candidate, group):
         experiment = load_config(LEDGER / "astra" / f"{candidate}-{group}.json")
         for dataset in experiment.datasets:
             ctx = Context(dataset, DATASETS[dataset].n_features)
-            for ours in ("bce-astra", "gmn-astra"):
+            ours_methods = _METHODS_OF.get(candidate, ("bce-astra", "gmn-astra"))
+            assert experiment.methods == tuple(f"{m}-{candidate}" for m in ours_methods)
+            for ours in ours_methods:
                 cand = METHODS[f"{ours}-{candidate}"].settings(ctx)
                 expected = _CHANGES[candidate](METHODS[ours].settings(ctx))
                 # the loss label is a report name ("gmn" built in), not a setting
