@@ -72,8 +72,14 @@ class AdaptiveSlopeRate(keras.callbacks.Callback):
         self.k_mult, self.k_dec = rule.k_mult, rule.k_dec
         self._started = False
 
-    def on_train_begin(self, logs=None):
+    def _optimizer(self):
+        """The model's optimizer, unwrapped from Keras' ``LossScaleOptimizer`` (mixed
+        precision), which holds the slope-aware optimizer as ``inner_optimizer``."""
         optimizer = self.model.optimizer
+        return getattr(optimizer, "inner_optimizer", optimizer)
+
+    def on_train_begin(self, logs=None):
+        optimizer = self._optimizer()
         if not has_slope_learning_rate(optimizer):
             raise ValueError(
                 "AdaptiveSlopeRate needs an optimizer with a separate slope learning rate; got "
@@ -94,7 +100,7 @@ class AdaptiveSlopeRate(keras.callbacks.Callback):
                 f"AdaptiveSlopeRate monitors {self.monitor!r}, which is not in the training "
                 f"logs {sorted(logs)}. Add cmloss.metrics.ERatioApx() to compile(metrics=...)."
             )
-        optimizer = self.model.optimizer
+        optimizer = self._optimizer()
         rate = optimizer.slope_learning_rate
         layer = find_astra_layers(self.model)[0]
         logs["slope_learning_rate"] = rate

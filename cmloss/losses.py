@@ -24,6 +24,22 @@ labels before ``fit``.
 (:class:`~cmloss.core.soft_steps.SaturationWarning`); the default ``Amplify()`` picks the
 largest slope up to 73 that does not.
 
+**Many labels, many classes.** ``y_true`` and ``y_pred`` of shape ``(n, k)`` give ``k``
+soft confusion matrices, one per label, each summed over the batch only
+(:func:`cmloss.core.confusion.label_confusion_matrices`), and the loss is
+``1 - average`` of their metrics with ``average="macro"`` (default: the mean of the
+per-label metrics, so a rare label weighs as much as a frequent one), ``"micro"`` (the
+metric of the summed cells) or ``"weighted"`` (by label support); see
+:func:`cmloss.core.cm_metrics.average_over_labels`. ``average=None`` is refused: a loss is
+one number. A multi-class softmax output is the one-vs-rest case: one-hot ``y_true`` of
+shape ``(n, k)``, or integer classes of shape ``(n,)`` with ``sparse_labels=True``. With one
+label (``(n,)`` or ``(n, 1)``) every ``average`` gives the binary loss, unchanged.
+
+**Mixed precision.** The loss classes compute in their own dtype (``floatx()``, float32,
+by default, also under a ``mixed_float16``/``mixed_bfloat16`` global policy: Keras'
+convention for losses), and the cells of half-precision inputs are accumulated in
+float32 (:mod:`cmloss.core.confusion`), so the loss is float32.
+
 **Thresholds.** Every loss takes ``threshold`` (default 0.5): when a model's decision
 threshold on ``y_pred`` is ``tau != 0.5`` (a raw ASTra output with fixed slope, for
 example), ``threshold=tau`` applies the z-transform (ASTra Eq. 6) first so the loss pivots
@@ -33,6 +49,7 @@ the default ``threshold=0.5`` with it.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import keras
@@ -40,16 +57,19 @@ from keras import ops
 
 from cmloss.core import cm_metrics, soft_steps
 from cmloss.core.astra import z_transform
-from cmloss.core.confusion import soft_confusion_matrix
+from cmloss.core.confusion import label_confusion_matrices, one_hot_labels, soft_confusion_matrix
 from cmloss.core.validation import (
+    check_average,
     check_binary_labels,
-    check_one_label_per_example,
+    check_class_indices,
     check_probability,
     check_same_size,
     check_sample_weight,
     check_threshold,
+    check_weight_shape,
     concrete_value,
     guard_inputs,
+    label_count,
 )
 
 __all__ = [
@@ -86,9 +106,32 @@ def _metric_fn(metric):
     return spec.fn, True
 
 
+def _has_label_axis(y_pred) -> bool:
+    """``(n, k)`` with ``k > 1`` known: several labels (or classes) per example."""
+    shape = tuple(ops.convert_to_tensor(y_pred).shape)
+    return len(shape) == 2 and shape[1] is not None and shape[1] > 1
+
+
+def _check_labels_options(average, sparse_labels, from_logits):
+    check_average(average, allow_none=False)
+    if sparse_labels and from_logits:
+        raise ValueError(
+            "from_logits=True is for sigmoid logits, one per label; with sparse_labels=True "
+            "(one class per example) pass softmax probabilities (a softmax output layer) "
+            "and from_logits=False.")
+
+
+def _label_loss(score, y_true, s, sample_weight, average, zero_division, sparse_labels):
+    """``1 - average`` of the per-label metrics of ``(n, k)`` soft predictions ``s``."""
+    cm = label_confusion_matrices(y_true, s, sample_weight, sparse_labels=sparse_labels)
+    return 1.0 - cm_metrics.average_over_labels(score, *cm, average=average,
+                                                zero_division=zero_division)
+
+
 def confusion_matrix_loss(y_true, y_pred, metric="f1", soft_step=None, sample_weight=None, *,
                           threshold: float = 0.5, from_logits: bool = False,
-                          zero_division: float = 0.0, axis=None):
+                          zero_division: float = 0.0, axis=None, average: str = "macro",
+                          sparse_labels: bool = False):
     """``1 - metric(soft confusion matrix)``: any confusion-matrix metric as a loss.
 
     Args:
@@ -102,7 +145,13 @@ def confusion_matrix_loss(y_true, y_pred, metric="f1", soft_step=None, sample_we
         threshold: decision threshold on ``y_pred`` (z-transform when not 0.5).
         from_logits: whether ``y_pred`` are logits.
         zero_division: value of an undefined ratio (see module docstring).
-        axis: reduce over this axis (``None``: all); ``-1`` on ``(K, n)`` gives K losses.
+        axis: reduce over this axis (``None``: all); ``-1`` on ``(K, n)`` gives K losses
+            (``average`` then does not apply).
+        average: with ``axis=None`` and ``(n, k)`` inputs (``k > 1``), how the ``k``
+            per-label metrics are combined: ``"macro"`` (default), ``"micro"`` or
+            ``"weighted"`` (module docstring). One label: ignored.
+        sparse_labels: ``y_true`` holds integer classes of shape ``(n,)`` for the ``k``
+            columns of ``y_pred`` (one-vs-rest; softmax probabilities, not logits).
 
     Returns:
         The loss, a scalar tensor (or one per leading index when ``axis`` is given).
@@ -112,10 +161,18 @@ def confusion_matrix_loss(y_true, y_pred, metric="f1", soft_step=None, sample_we
     >>> loss = confusion_matrix_loss([0, 1, 1, 0], [0.2, 0.9, 0.7, 0.4], "f1")
     >>> round(float(loss), 4)
     0.2381
+    >>> y, p = [[0, 1], [1, 1], [0, 0]], [[0.2, 0.9], [0.6, 0.4], [0.1, 0.3]]
+    >>> round(float(confusion_matrix_loss(y, p, "f1", average="macro")), 4)
+    0.3231
     """
     fn, takes_zd = _metric_fn(metric)
     step = soft_steps.get(soft_step)
     s = step(_scores(y_pred, threshold, from_logits))
+    if axis is None and (sparse_labels or _has_label_axis(s)):
+        _check_labels_options(average, sparse_labels, from_logits)
+        score = functools.partial(fn, zero_division=zero_division) if takes_zd else fn
+        return _label_loss(score, y_true, s, sample_weight, average, zero_division,
+                           sparse_labels)
     cm = soft_confusion_matrix(y_true, s, sample_weight=sample_weight, axis=axis)
     score = fn(*cm, zero_division=zero_division) if takes_zd else fn(*cm)
     return 1.0 - score
@@ -160,19 +217,34 @@ def _check_common(threshold, zero_division):
     check_probability(zero_division, "zero_division")
 
 
-def _check_inputs(y_true, y_pred, sample_weight=None) -> bool:
+def _check_inputs(y_true, y_pred, sample_weight=None, sparse_labels: bool = False) -> bool:
     """Check shapes, and values when they are concrete; return whether they are symbolic
     (a compiled step), in which case the loss is passed through :func:`guard_inputs`."""
-    check_same_size(y_true, y_pred)
-    check_one_label_per_example(y_pred, "y_pred")
+    k = label_count(y_pred)
+    if sparse_labels:
+        check_class_indices(y_true, k)
+    else:
+        check_same_size(y_true, y_pred)
     if sample_weight is not None:
-        check_same_size(y_true, sample_weight, ("y_true", "sample_weight"))
+        if k == 1:
+            check_same_size(y_true, sample_weight, ("y_true", "sample_weight"))
+        else:
+            check_weight_shape(sample_weight, y_pred)
     labels = concrete_value(y_true)
     if labels is None:
         return True
-    check_binary_labels(labels)
+    if not sparse_labels:
+        check_binary_labels(labels)
     check_sample_weight(sample_weight)
     return False
+
+
+def _guarded_labels(y_true, num_classes: int, dtype):
+    """One-hot labels of class indices, with the value 2 (an invalid label, which
+    :func:`guard_inputs` turns into a NaN loss) in rows whose index was out of range."""
+    y = one_hot_labels(y_true, num_classes, dtype=dtype)
+    ok = ops.sum(y, axis=-1, keepdims=True) == 1
+    return ops.where(ok, y, ops.full_like(y, 2.0))
 
 
 @keras.saving.register_keras_serializable(package="cmloss")
@@ -190,7 +262,13 @@ class ConfusionMatrixLoss(keras.losses.Loss):
             float32, see :data:`~cmloss.core.soft_steps.DEFAULT_L`).
         threshold: decision threshold on ``y_pred``; not 0.5 applies the z-transform.
         from_logits: whether ``y_pred`` are logits.
-        zero_division: value of an undefined ratio (batch without positives), in [0, 1].
+        zero_division: value of an undefined ratio (batch without positives), in [0, 1];
+            with several labels it applies to each label.
+        average: how the per-label metrics of ``(n, k)`` targets are combined:
+            ``"macro"`` (default), ``"micro"`` or ``"weighted"`` (module docstring); with
+            one label all three give the binary loss.
+        sparse_labels: ``y_true`` holds one integer class per example (shape ``(n,)``)
+            for the ``k`` softmax columns of ``y_pred`` (one-vs-rest).
         name: loss name. dtype: computation dtype (default ``keras.config.floatx()``).
 
     Example:
@@ -198,11 +276,15 @@ class ConfusionMatrixLoss(keras.losses.Loss):
     >>> loss = ConfusionMatrixLoss("balanced_accuracy", soft_step="identity")
     >>> round(float(loss([0, 1, 1, 0], [0.2, 0.9, 0.7, 0.4])), 4)
     0.25
+    >>> multi = ConfusionMatrixLoss("f1", soft_step="identity", average="macro")
+    >>> round(float(multi([[0, 1], [1, 1], [0, 0]], [[0.2, 0.9], [0.6, 0.4], [0.1, 0.3]])), 4)
+    0.3231
     """
 
     def __init__(self, metric="f1", soft_step="amplify", *, threshold: float = 0.5,
                  from_logits: bool = False, zero_division: float = 0.0, name=None,
-                 reduction="sum_over_batch_size", dtype=None):
+                 reduction="sum_over_batch_size", dtype=None, average: str = "macro",
+                 sparse_labels: bool = False):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if isinstance(metric, dict):
             metric = keras.saving.deserialize_keras_object(metric)
@@ -214,27 +296,40 @@ class ConfusionMatrixLoss(keras.losses.Loss):
         self.threshold = float(threshold)
         self.from_logits = bool(from_logits)
         self.zero_division = float(zero_division)
+        _check_labels_options(average, sparse_labels, from_logits)
+        self.average = average
+        self.sparse_labels = bool(sparse_labels)
 
     def _score(self, cm):
         return self._fn(*cm, zero_division=self.zero_division) if self._takes_zd else self._fn(*cm)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        symbolic = _check_inputs(y_true, y_pred, sample_weight)
+        symbolic = _check_inputs(y_true, y_pred, sample_weight, self.sparse_labels)
         y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
         y_true = ops.convert_to_tensor(y_true, dtype=self.dtype)
         if sample_weight is not None:
             sample_weight = ops.convert_to_tensor(sample_weight, dtype=self.dtype)
         s = self.soft_step(_scores(y_pred, self.threshold, self.from_logits))
-        cm = soft_confusion_matrix(y_true, s, sample_weight=sample_weight)
-        loss = 1.0 - self._score(cm)
+        if self.sparse_labels or _has_label_axis(s):
+            if self.sparse_labels:  # one-hot here, so that guard_inputs sees 0/1 labels
+                y_true = _guarded_labels(y_true, label_count(s), self.dtype)
+            loss = _label_loss(self._score_cells, y_true, s, sample_weight, self.average,
+                               self.zero_division, sparse_labels=False)
+        else:
+            cm = soft_confusion_matrix(y_true, s, sample_weight=sample_weight)
+            loss = 1.0 - self._score(cm)
         return guard_inputs(loss, y_true, sample_weight) if symbolic else loss
+
+    def _score_cells(self, tn, fp, fn, tp):
+        return self._score((tn, fp, fn, tp))
 
     def call(self, y_true, y_pred):
         return self(y_true, y_pred)
 
     def _base_config(self) -> dict:
         return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold,
-                "from_logits": self.from_logits, "zero_division": self.zero_division}
+                "from_logits": self.from_logits, "zero_division": self.zero_division,
+                "average": self.average, "sparse_labels": self.sparse_labels}
 
     def get_config(self) -> dict:
         metric = self.metric if isinstance(self.metric, str) else \

@@ -248,14 +248,14 @@ def test_a_saturated_slope_warns_once_per_loss_object_naming_the_limit():
 
 # 5. Multi-label targets ---------------------------------------------------------------------
 
-def test_multi_label_targets_are_refused_not_pooled():
+def test_multi_label_targets_are_averaged_per_label_not_pooled():
     y = np.zeros((6, 3), "float32")
     y[::2, 1] = 1
     p = np.full((6, 3), 0.4, "float32")
-    pattern = r"one binary label per example .* y_pred\.shape=\(6, 3\)"
-    with pytest.raises(ValueError, match=pattern):
-        cmloss.losses.GMN()(y, p)
-    with pytest.raises(ValueError, match=pattern):
+    # (n, k) gives k matrices and the macro average, never one pooled matrix
+    per_label = [float(cmloss.losses.GMN()(y[:, j], p[:, j])) for j in range(3)]
+    assert float(cmloss.losses.GMN()(y, p)) == pytest.approx(np.mean(per_label), rel=1e-6)
+    with pytest.raises(ValueError, match=r"num_labels=1;.*Pass num_labels=3"):
         cmloss.metrics.FNRApx().update_state(y, p)
     with pytest.raises(ValueError, match=r"one binary label per example"):
         cmloss.evaluate(y, p)

@@ -18,6 +18,25 @@ of the ASTra paper then leaves the slope learning rate unchanged).
 score: the policy above applies only to a denominator that is exactly zero, so a NaN
 denominator is not mistaken for an empty class, and Keras' ``TerminateOnNaN`` and
 best-on-validation selection see the divergence.
+
+**Many labels: one policy per label, then an average.** Cells of shape ``(..., k)``
+(:func:`cmloss.core.confusion.label_confusion_matrices`) are ``k`` matrices, one per label,
+and :func:`average_over_labels` combines them (the definitions of scikit-learn's
+``precision_recall_fscore_support`` and Keras' ``F1Score``):
+
+* ``"micro"``: sum each cell over the labels, then the metric of the pooled matrix (for
+  every metric: the metric of the flattened ``(n * k,)`` problem);
+* ``"macro"``: the metric of each label, then their unweighted mean;
+* ``"weighted"``: the metric of each label, then their mean weighted by the label's
+  support ``TP + FN`` (its weighted number of positives); when no label has a positive
+  the support total is exactly 0 and the value is ``zero_division``;
+* ``None``: the ``k`` per-label values.
+
+The zero-division policy applies **per label**: a label without positives in the batch
+has recall ``zero_division`` (F1 0 if it has predicted positives, else
+``zero_division``, as in scikit-learn), so its value is finite and the macro average is
+never NaN because of an empty label. NaN cells still propagate into every average. With
+one label (``k = 1``) all averages equal the metric of that label.
 """
 
 from __future__ import annotations
@@ -28,10 +47,12 @@ from dataclasses import dataclass
 
 from keras import ops
 
+from cmloss.core.validation import AVERAGES
+
 __all__ = [
     "accuracy", "precision", "recall", "specificity", "fnr", "fpr", "f_beta", "f1",
     "g_mean", "balanced_accuracy", "mcc", "informedness", "jaccard", "e_ratio",
-    "MetricSpec", "METRICS", "ALIASES", "get_metric",
+    "MetricSpec", "METRICS", "ALIASES", "get_metric", "average_over_labels",
 ]
 
 
@@ -152,6 +173,45 @@ def e_ratio(tn, fp, fn, tp, zero_division=0.0):
     undefined = ops.where(miss > 0, ops.full_like(miss, math.inf), ops.ones_like(miss))
     # miss * 0 keeps a NaN miss rate NaN on the undefined branch
     return ops.where(zero, undefined + miss * 0.0, ratio)
+
+
+def average_over_labels(score: Callable, tn, fp, fn, tp, average="macro",
+                        zero_division: float = 0.0):
+    """Combine per-label matrices (labels on the last axis of the cells) with ``average``.
+
+    Args:
+        score: ``(tn, fp, fn, tp) -> value``, elementwise (any metric of this module with
+            its ``zero_division`` bound, or a user callable built from ``keras.ops``).
+        tn, fp, fn, tp: cells of shape ``(..., k)``.
+        average: ``"micro"``, ``"macro"``, ``"weighted"`` or ``None`` (see the module
+            docstring).
+        zero_division: the value of ``"weighted"`` when no label has a positive.
+
+    Returns:
+        A tensor of shape ``(...)``, or ``(..., k)`` for ``average=None``.
+
+    Example:
+
+    >>> cells = ([1.0, 2.0], [0.0, 1.0], [1.0, 0.0], [2.0, 1.0])  # tn, fp, fn, tp per label
+    >>> [round(float(average_over_labels(recall, *cells, a)), 4)
+    ...  for a in ("micro", "macro", "weighted")]
+    [0.75, 0.8333, 0.75]
+    """
+    if average not in AVERAGES:
+        raise ValueError(f"average must be one of {AVERAGES}; got average={average!r}.")
+    tn, fp, fn, tp = _cells(tn, fp, fn, tp)
+    if average == "micro":
+        return score(*(ops.sum(c, axis=-1) for c in (tn, fp, fn, tp)))
+    per_label = score(tn, fp, fn, tp)
+    if average is None:
+        return per_label
+    if average == "macro" or tuple(per_label.shape)[-1:] == (1,):  # one label: its value
+        return ops.mean(per_label, axis=-1)
+    support = tp + fn  # "weighted"
+    # a label without positives has weight 0 (an infinite e-ratio too), NaN stays NaN
+    ignored = ops.where(ops.isnan(per_label), per_label, ops.zeros_like(per_label))
+    weighted = ops.where(support == 0, ignored, per_label * support)
+    return _divide(ops.sum(weighted, axis=-1), ops.sum(support, axis=-1), zero_division)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,11 @@ __all__ = [
     "check_sample_weight",
     "check_one_label_per_example",
     "check_same_size",
+    "check_average",
+    "AVERAGES",
+    "label_count",
+    "check_class_indices",
+    "check_weight_shape",
     "concrete_value",
     "guard_inputs",
 ]
@@ -189,18 +194,84 @@ def check_sample_weight(sample_weight, name: str = "sample_weight") -> None:
 
 
 def check_one_label_per_example(y, name: str = "y_true") -> None:
-    """Refuse several labels per example (shape ``(n, k)`` with ``k > 1``): cmloss's
-    losses and metrics are binary, and pooling k labels into one matrix would silently
-    give a micro-averaged score."""
+    """Refuse several labels per example (shape ``(n, k)`` with ``k > 1``) where only
+    binary targets are meaningful (:func:`check_labels`, :func:`cmloss.evaluate`): pooling
+    k labels into one matrix would silently give a micro-averaged score."""
     shape = _static_shape(y)
     extra = [d for d in shape[1:] if d != 1]
     if extra:
         raise ValueError(
             f"{name} must hold one binary label per example (shape (n,) or (n, 1)); got "
-            f"{name}.shape={shape}. Multi-label and multi-class targets (averaging over "
-            f"labels) are not supported yet: train one output per label, or flatten on "
-            f"purpose with y.reshape(-1) for a micro-averaged score."
+            f"{name}.shape={shape}. For multi-label and multi-class targets use the losses "
+            f"of cmloss.losses and the metrics of cmloss.metrics with average='micro', "
+            f"'macro' or 'weighted' (one confusion matrix per label), or evaluate one "
+            f"column at a time."
         )
+
+
+AVERAGES = ("micro", "macro", "weighted", None)
+"""How per-label confusion matrices are combined (scikit-learn's and Keras' names)."""
+
+
+def check_average(average, name: str = "average", *, allow_none: bool = True):
+    """Return ``average`` if it is one of :data:`AVERAGES` (``None`` only when
+    ``allow_none``), else raise ``ValueError``."""
+    allowed = AVERAGES if allow_none else AVERAGES[:-1]
+    if isinstance(average, str) or average is None:
+        if average in allowed:
+            return average
+    if average is None:
+        raise ValueError(
+            f"{name}=None (one value per label) is for metrics; a loss must be a single "
+            f"number: use {name}='macro', 'micro' or 'weighted'.")
+    raise ValueError(f"{name} must be one of {allowed}; got {name}={average!r}.")
+
+
+def label_count(y_pred, name: str = "y_pred") -> int:
+    """The number of labels ``k`` of predictions of shape ``(n,)``, ``(n, 1)`` (``k = 1``,
+    binary) or ``(n, k)``; ``ValueError`` for other shapes or an unknown ``k``."""
+    shape = _static_shape(y_pred)
+    if len(shape) <= 1 or all(d == 1 for d in shape[1:]):
+        return 1
+    if len(shape) == 2 and shape[1] is not None:
+        return int(shape[1])
+    raise ValueError(
+        f"{name} must have shape (n,), (n, 1) (one binary label per example) or (n, k) "
+        f"(k labels, or k classes, per example, k known); got {name}.shape={shape}.")
+
+
+def check_class_indices(y_true, num_classes: int, name: str = "y_true") -> None:
+    """Raise ``ValueError`` unless ``y_true`` holds one integer class index in
+    ``[0, num_classes)`` per example (shape ``(n,)`` or ``(n, 1)``); values are checked
+    when concrete."""
+    shape = _static_shape(y_true)
+    if [d for d in shape[1:] if d != 1]:
+        raise ValueError(
+            f"{name} must hold one class index per example (shape (n,) or (n, 1)) with "
+            f"sparse_labels=True; got {name}.shape={shape}.")
+    values = concrete_value(y_true)
+    if values is None or values.size == 0:
+        return
+    bad = ~((values == np.round(values)) & (values >= 0) & (values < num_classes))
+    if np.any(bad):
+        found = np.unique(values[bad])[:5]
+        raise ValueError(
+            f"{name} must hold integer class indices in [0, {num_classes}) (the columns of "
+            f"y_pred) with sparse_labels=True; got values {found.tolist()} "
+            f"({int(np.sum(bad))} of {values.size} entries).")
+
+
+def check_weight_shape(sample_weight, y_pred, name: str = "sample_weight") -> None:
+    """Require one weight per example (shape ``(n,)`` or ``(n, 1)``) or one per entry of
+    ``y_pred`` (its shape, e.g. ``(n, k)``); unknown dimensions are not compared."""
+    if sample_weight is None:
+        return
+    w, p = _static_shape(sample_weight), _static_shape(y_pred)
+    if _shapes_match(w, p) or _shapes_match(w, p[:1]):
+        return
+    raise ValueError(
+        f"{name} must hold one weight per example (shape {p[:1]}) or one per entry of "
+        f"y_pred (shape {p}); got {name}.shape={w}.")
 
 
 def _guard_warning(ok_labels, ok_weights):  # host callback (JAX): values are concrete
@@ -258,6 +329,14 @@ def _static_shape(x):
     return tuple(shape)
 
 
+def _shapes_match(a: tuple, b: tuple) -> bool:
+    """Equal up to axes of length 1; unknown (``None``) dimensions match anything."""
+    sa = [d for d in a if d != 1]
+    sb = [d for d in b if d != 1]
+    return len(sa) == len(sb) and all(x is None or y is None or x == y
+                                      for x, y in zip(sa, sb))
+
+
 def check_same_size(y_true, y_pred, names: tuple[str, str] = ("y_true", "y_pred")) -> None:
     """Require one prediction per label.
 
@@ -265,10 +344,7 @@ def check_same_size(y_true, y_pred, names: tuple[str, str] = ("y_true", "y_pred"
     Unknown (``None``) dimensions are not compared.
     """
     a, b = _static_shape(y_true), _static_shape(y_pred)
-    sa = [d for d in a if d != 1]
-    sb = [d for d in b if d != 1]
-    if len(sa) != len(sb) or any(x is not None and y is not None and x != y
-                                 for x, y in zip(sa, sb)):
+    if not _shapes_match(a, b):
         raise ValueError(
             f"{names[0]} and {names[1]} must hold one prediction per label (shapes equal up to "
             f"axes of length 1); got {names[0]}.shape={a} and {names[1]}.shape={b}."

@@ -1,0 +1,98 @@
+"""Label axis and averaging: (n, k) targets give k confusion matrices, combined by
+``average``; checked against scikit-learn on 0/1 predictions and against k binary
+one-vs-rest computations."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn import metrics as skm
+
+import cmloss
+from cmloss.core import cm_metrics
+from cmloss.core.confusion import label_confusion_matrices
+
+
+def np64(x):
+    return np.asarray(keras.ops.convert_to_numpy(x), dtype=np.float64)
+
+
+def _averaged(name, y, p, average, zd=0.0):
+    cm = label_confusion_matrices(y.astype("float64"), p.astype("float64"))
+    fn = cm_metrics.METRICS[name].fn
+    return np64(cm_metrics.average_over_labels(lambda *c: fn(*c, zero_division=zd), *cm,
+                                               average=average, zero_division=zd))
+
+
+_labels = st.integers(2, 5).flatmap(
+    lambda k: st.tuples(arrays(np.int8, (12, k), elements=st.integers(0, 1)),
+                        arrays(np.int8, (12, k), elements=st.integers(0, 1))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(_labels)
+def test_f1_precision_recall_jaccard_equal_sklearn_for_every_average(yp):
+    y, p = yp
+    pairs = {"f1": skm.f1_score, "precision": skm.precision_score,
+             "recall": skm.recall_score, "jaccard": skm.jaccard_score}
+    for name, sk in pairs.items():
+        for average in ("micro", "macro", None):
+            ours = _averaged(name, y, p, average)
+            theirs = sk(y, p, average=average, zero_division=0)
+            np.testing.assert_allclose(ours, theirs, atol=1e-12, err_msg=f"{name} {average}")
+        if y.sum() > 0:  # sklearn's weighted average with no positive at all differs
+            np.testing.assert_allclose(_averaged(name, y, p, "weighted"),
+                                       sk(y, p, average="weighted", zero_division=0),
+                                       atol=1e-12, err_msg=f"{name} weighted")
+
+
+@settings(max_examples=30, deadline=None)
+@given(_labels)
+def test_mcc_and_accuracy_per_label_and_micro_equal_sklearn(yp):
+    y, p = yp
+    per_label = [skm.matthews_corrcoef(y[:, j], p[:, j]) for j in range(y.shape[1])]
+    np.testing.assert_allclose(_averaged("mcc", y, p, None), per_label, atol=1e-12)
+    np.testing.assert_allclose(_averaged("mcc", y, p, "macro"), np.mean(per_label), atol=1e-12)
+    np.testing.assert_allclose(_averaged("mcc", y, p, "micro"),
+                               skm.matthews_corrcoef(y.ravel(), p.ravel()), atol=1e-12)
+    np.testing.assert_allclose(_averaged("accuracy", y, p, "micro"),
+                               1.0 - skm.hamming_loss(y, p), atol=1e-12)
+
+
+def test_macro_is_finite_when_a_label_has_no_positives_and_losses_refuse_none():
+    y = np.array([[0, 1], [0, 0], [0, 1]], "float32")
+    p = np.array([[0.2, 0.9], [0.1, 0.3], [0.4, 0.6]], "float32")
+    for name in ("f1", "g_mean", "mcc", "balanced_accuracy"):
+        assert np.isfinite(float(cmloss.losses.ConfusionMatrixLoss(name)(y, p)))
+    with pytest.raises(ValueError, match="average=None"):
+        cmloss.losses.ConfusionMatrixLoss("f1", average=None)
+
+
+def test_binary_column_is_unchanged_and_multiclass_is_the_mean_of_one_vs_rest():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(50, 4))
+    probs = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype("float32")
+    classes = rng.integers(0, 4, size=50)
+    onehot = np.eye(4, dtype="float32")[classes]
+    loss = cmloss.losses.FBetaLoss
+    binary = [float(loss()(onehot[:, j], probs[:, j])) for j in range(4)]
+    assert float(loss()(onehot, probs)) == pytest.approx(np.mean(binary), rel=1e-6)
+    assert float(loss(sparse_labels=True)(classes, probs)) == pytest.approx(np.mean(binary),
+                                                                            rel=1e-6)
+    for average in ("micro", "macro", "weighted"):
+        one = float(loss(average=average)(onehot[:, :1], probs[:, :1]))
+        assert one == float(loss()(onehot[:, 0], probs[:, 0]))
+
+
+def test_get_config_round_trip_with_the_new_arguments():
+    loss = cmloss.losses.GMeanLoss(average="weighted")
+    again = cmloss.losses.GMeanLoss.from_config(loss.get_config())
+    assert again.get_config() == loss.get_config() and again.average == "weighted"
+    metric = cmloss.metrics.ConfusionMatrixMetric("f1", num_labels=3, average=None,
+                                                  sparse_labels=True)
+    back = cmloss.metrics.ConfusionMatrixMetric.from_config(metric.get_config())
+    assert back.get_config() == metric.get_config()
