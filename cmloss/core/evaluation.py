@@ -1,4 +1,6 @@
-"""Evaluate scores at a threshold: every registered metric as a Python float."""
+"""Evaluate scores at a threshold: every registered metric as a Python float, and the
+calibration of probability scores (Brier score, expected calibration error, post-hoc
+Platt / isotonic calibration)."""
 
 from __future__ import annotations
 
@@ -15,23 +17,38 @@ from cmloss.core.validation import (
     check_threshold,
 )
 
-__all__ = ["evaluate"]
+__all__ = [
+    "evaluate",
+    "brier_score",
+    "expected_calibration_error",
+    "ECE_BINS",
+    "Calibrator",
+    "fit_calibrator",
+]
+
+ECE_BINS = 15
+"""Default number of equal-width bins of :func:`expected_calibration_error`."""
 
 
-def evaluate(y_true, y_score, threshold: float = 0.5, sample_weight=None,
-             zero_division: float = 0.0) -> dict[str, float]:
+def evaluate(y_true, y_score, threshold=0.5, sample_weight=None,
+             zero_division: float = 0.0, calibration: bool = False) -> dict[str, float]:
     """Count ``y_score > threshold`` against ``y_true`` and compute every metric.
 
     Args:
         y_true: labels in {0, 1}.
         y_score: scores, one per label (probabilities, or an ASTra layer's z output).
-        threshold: decision threshold, in (0, 1).
+        threshold: decision threshold, in (0, 1), or a tuned threshold
+            (:class:`cmloss.thresholds.TunedThreshold`, e.g. from validation scores).
         sample_weight: optional weight per example.
         zero_division: value of an undefined ratio, in [0, 1].
+        calibration: also return ``"brier"`` (:func:`brier_score`) and ``"ece"``
+            (:func:`expected_calibration_error`, :data:`ECE_BINS` bins) of the scores,
+            which must then be probabilities in [0, 1].
 
     Returns:
         ``{"tn", "fp", "fn", "tp"}`` counts and every metric of
-        :data:`cmloss.core.cm_metrics.METRICS`, as floats.
+        :data:`cmloss.core.cm_metrics.METRICS`, as floats (and ``"brier"``, ``"ece"``
+        with ``calibration=True``).
 
     Raises:
         ValueError: if a score is NaN or infinite (a diverged network: ``NaN > t`` would
@@ -43,7 +60,7 @@ def evaluate(y_true, y_score, threshold: float = 0.5, sample_weight=None,
     >>> r["tp"], r["fp"], r["recall"], r["mcc"]
     (1.0, 1.0, 0.5, 0.0)
     """
-    check_threshold(threshold)
+    threshold = check_threshold(getattr(threshold, "threshold", threshold))
     check_probability(zero_division, "zero_division")
     check_same_size(y_true, y_score, ("y_true", "y_score"))
     check_one_label_per_example(y_score, "y_score")
@@ -63,4 +80,143 @@ def evaluate(y_true, y_score, threshold: float = 0.5, sample_weight=None,
     out = {name: float(ops.convert_to_numpy(v)) for name, v in zip(cm._fields, cm)}
     for name, spec in METRICS.items():
         out[name] = float(ops.convert_to_numpy(spec.fn(*cm, zero_division=zero_division)))
+    if calibration:
+        out["brier"] = brier_score(y, scores, sample_weight=w)
+        out["ece"] = expected_calibration_error(y, scores, sample_weight=w)
     return out
+
+
+def _float64(x) -> np.ndarray:
+    """``x`` as a flat float64 array (a tensor of any backend; lists not via float32)."""
+    if not isinstance(x, (list, tuple, np.ndarray, float, int)):
+        x = ops.convert_to_numpy(x)
+    return np.asarray(x, np.float64).reshape(-1)
+
+
+def _probabilities(y_true, y_prob, sample_weight):
+    y = np.asarray(y_true, np.float64).reshape(-1)
+    p = _float64(y_prob)
+    if y.size != p.size:
+        raise ValueError(f"y_true and y_prob must have the same size; got {y.size} and {p.size}.")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError(f"y_true must hold labels in {{0, 1}}; got values {np.unique(y)[:5]}.")
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise ValueError(
+            "y_prob must hold probabilities in [0, 1]; got min "
+            f"{np.nanmin(p) if p.size else 'none'}, max {np.nanmax(p) if p.size else 'none'}"
+            f", {int(np.isnan(p).sum())} NaN."
+        )
+    w = np.ones_like(p) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    check_sample_weight(w)
+    if w.shape != p.shape:
+        raise ValueError(f"sample_weight must have one weight per score; got {w.shape}.")
+    return y, p, w
+
+
+def brier_score(y_true, y_prob, sample_weight=None) -> float:
+    """Brier score ``sum(w (p - y)^2) / sum(w)`` (mean squared error of the probability;
+    0 is perfect; scikit-learn's ``brier_score_loss``).
+
+    >>> brier_score([0, 1, 1], [0.1, 0.9, 0.4])
+    0.12666666666666668
+    """
+    y, p, w = _probabilities(y_true, y_prob, sample_weight)
+    return float(np.sum(w * (p - y) ** 2) / np.sum(w))
+
+
+def expected_calibration_error(y_true, y_prob, n_bins: int = ECE_BINS,
+                               sample_weight=None) -> float:
+    """Expected calibration error of positive-class probabilities.
+
+    ``ECE = sum_b (n_b / n) |mean(y in b) - mean(p in b)|`` over ``n_bins`` equal-width
+    bins of [0, 1]: bin ``b`` holds ``b/n_bins < p <= (b+1)/n_bins``, and the first bin
+    also ``p = 0`` (right-closed bins, as the reliability curve of scikit-learn's
+    ``calibration_curve(strategy="uniform")`` up to its left-closed edges). Empty bins
+    contribute 0. This is the binary (positive-class) ECE, not the top-label ECE of
+    multi-class calibration papers.
+
+    >>> round(expected_calibration_error([0, 1, 1, 0], [0.2, 0.7, 0.9, 0.6], n_bins=2), 3)
+    0.1
+    """
+    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be an int >= 1; got n_bins={n_bins!r}.")
+    y, p, w = _probabilities(y_true, y_prob, sample_weight)
+    bins = np.clip(np.ceil(p * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    total = np.sum(w)
+    gap = 0.0
+    for b in np.unique(bins):
+        inside = bins == b
+        wb = np.sum(w[inside])
+        if wb > 0:
+            gap += wb / total * abs(np.sum(w[inside] * y[inside]) / wb
+                                    - np.sum(w[inside] * p[inside]) / wb)
+    return float(gap)
+
+
+class Calibrator:
+    """A fitted post-hoc calibration map ``score -> probability`` (:func:`fit_calibrator`).
+
+    Attributes:
+        method: ``"platt"`` or ``"isotonic"``.
+        model: the fitted scikit-learn estimator.
+    """
+
+    def __init__(self, method: str, model):
+        self.method = method
+        self.model = model
+
+    def __call__(self, scores) -> np.ndarray:
+        """Calibrated probabilities of ``scores``."""
+        s = np.asarray(scores, np.float64).reshape(-1)
+        if self.method == "platt":
+            return self.model.predict_proba(s[:, None])[:, 1]
+        return self.model.predict(s)
+
+    def map_threshold(self, threshold) -> float:
+        """The threshold on calibrated probabilities that makes the same decisions as
+        ``score > threshold`` on raw scores, for a strictly increasing map (Platt with a
+        positive slope): ``calibrated(threshold)``. Isotonic regression is a step
+        function, which merges scores into plateaus: there is no such threshold in
+        general (decisions inside a plateau that holds ``threshold`` change), so
+        ``ValueError`` is raised for it; so is a Platt map with a slope <= 0."""
+        t = float(getattr(threshold, "threshold", threshold))
+        if self.method != "platt":
+            raise ValueError(
+                "map_threshold needs a strictly increasing calibration map; isotonic "
+                "regression is a step function: decide on the raw scores instead."
+            )
+        if float(self.model.coef_.ravel()[0]) <= 0:
+            raise ValueError("the Platt map has a slope <= 0 (decreasing): scores are "
+                             "anti-correlated with the labels on the calibration rows.")
+        return float(self(np.array([t]))[0])
+
+
+def fit_calibrator(y_true, scores, method: str = "platt") -> Calibrator:
+    """Fit a post-hoc calibration map on held-out (validation) scores.
+
+    * ``"platt"``: logistic regression of the label on the score (scikit-learn
+      ``LogisticRegression(C=1e12)``, nearly unregularised), ``sigmoid(a s + c)``: strictly
+      increasing for ``a > 0``, so decisions are unchanged when the threshold is mapped
+      (:meth:`Calibrator.map_threshold`);
+    * ``"isotonic"``: ``IsotonicRegression(out_of_bounds="clip")``, non-decreasing and
+      piecewise constant: it ties scores, so some decisions can change at any threshold.
+
+    Raises ``ValueError`` for NaN/inf scores, one class only, or another ``method``.
+    """
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    if method not in ("platt", "isotonic"):
+        raise ValueError(f"method must be 'platt' or 'isotonic'; got method={method!r}.")
+    y = np.asarray(y_true, np.float64).reshape(-1)
+    s = np.asarray(scores, np.float64).reshape(-1)
+    if s.size != y.size or not np.isfinite(s).all():
+        raise ValueError(f"scores must be {y.size} finite values; got {s.size} "
+                         f"({int((~np.isfinite(s)).sum())} non-finite).")
+    if np.unique(y).size != 2:
+        raise ValueError("y_true must hold both classes to fit a calibration map.")
+    if method == "platt":
+        model = LogisticRegression(C=1e12, max_iter=1000).fit(s[:, None], y)
+    else:
+        model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(s, y)
+    return Calibrator(method, model)
