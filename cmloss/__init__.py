@@ -27,7 +27,7 @@ from cmloss.lazy import attach
 
 __version__ = "0.1.0"
 
-_KERAS_MODULES = ("callbacks", "layers", "losses", "metrics", "optimizers")
+_KERAS_MODULES = ("callbacks", "layers", "losses", "metrics", "optimizers", "thresholds")
 """cmloss's Keras objects: importing these registers them with Keras' serialization."""
 
 _HOME = {
