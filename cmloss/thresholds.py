@@ -8,14 +8,14 @@ is the one place that computes it:
 * :func:`tune` returns the best threshold and the whole curve (:class:`TunedThreshold`);
 * :class:`ThresholdTuning` is a Keras callback that tunes on validation data after every
   epoch and writes the threshold and its value into the logs (so into ``History``);
-* :func:`cmloss.evaluate` accepts a :class:`TunedThreshold` as its ``threshold``.
+* :func:`cmloss.core.evaluation.evaluate` accepts a :class:`TunedThreshold` as its ``threshold``.
 
 **Candidates.** The candidate thresholds are the midpoints between consecutive sorted
 distinct scores, ``(a + b) / 2`` in float64: every decision ``score > t`` that splits the scores
 differently is represented once, and no candidate equals a score away from rounding.
 Thresholds below the smallest or above the largest score (everything positive, or
 everything negative) are not candidates. Decisions are always ``score > t`` (a score equal
-to the threshold is negative), as in :func:`cmloss.evaluate`.
+to the threshold is negative), as in :func:`cmloss.core.evaluation.evaluate`.
 
 **Ties.** Among candidates with the best value, the smallest threshold wins (the first in
 ascending order, as ``numpy.argmax`` and scikit-learn's ``TunedThresholdClassifierCV``).
@@ -191,7 +191,7 @@ class ThresholdTuning(_callback_base()):
 
     Writes ``logs[f"{prefix}threshold"]`` (the best threshold) and
     ``logs[f"{prefix}{metric}_tuned"]`` (the metric there) for every epoch, so that
-    ``History.history`` holds them; :attr:`best` is the last :class:`TunedThreshold`.
+    ``History.history`` holds them; the attribute ``best`` is the last :class:`TunedThreshold`.
 
     Args:
         validation_data: ``(x, y)`` (the model's input and labels in {0, 1}).

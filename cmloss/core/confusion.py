@@ -132,7 +132,7 @@ def one_hot_labels(y_true, num_classes: int, dtype="float32"):
     tensor (the one-vs-rest labels of a multi-class problem).
 
     Concrete indices outside ``[0, num_classes)`` raise ``ValueError``; inside a compiled
-    step such an index gives a row of zeros, which :func:`cmloss.core.validation.guard_inputs`
+    step such an index gives a row of zeros, which ``cmloss.core.validation.guard_inputs``
     cannot see, so a caller that guards its inputs should also check the row sums.
 
     Example:
