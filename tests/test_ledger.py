@@ -136,8 +136,16 @@ def _slope_sgd(settings):
             "optimizer": dataclasses.replace(settings["optimizer"], slope_optimizer="sgd")}
 
 
+def _raw_monitor(settings):
+    import dataclasses
+
+    return {**settings,
+            "selection": dataclasses.replace(settings["selection"], output="raw")}
+
+
 _CHANGES = {  # candidate: our reading's settings -> the candidate's
     "slope-sgd": _slope_sgd,  # 8: plain gradient descent on the slope parameter
+    "raw-monitor": _raw_monitor,  # 2: FNR_apx of the raw ASTra output selects
     "tau-floor": lambda settings: {**settings, "tau_min": 0.05},  # 4: the paper's lowest tau
     "raw-input": lambda settings: {**settings, "standardize": False},  # 1: the files' units
 }

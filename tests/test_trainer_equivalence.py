@@ -302,6 +302,35 @@ def test_astra_tau_floor():
     assert ASTra.from_config(layer.get_config()).min_threshold == 0.05
 
 
+def test_selection_on_the_raw_astra_output():
+    """``Selection(output="raw")`` (ledger candidate 2) monitors FNR_apx of the Eq. 4 value
+    ``ASTra(x, b)``, not of the z output: the value kept equals FNR_apx recomputed in NumPy
+    from the Keras model with the kept weights and the layer's ``output="astra"``;
+    training is untouched and the kept epoch differs from the z reading's here."""
+    X, y, member = _astra_gmn_member()
+    raw = dataclasses.replace(member, selection=Selection(output="raw"))
+    (z_result,) = train_members(X, y, [member])
+    (raw_result,) = train_members(X, y, [raw])
+    np.testing.assert_array_equal(raw_result.train_loss, z_result.train_loss)
+    assert raw_result.selected_epoch != z_result.selected_epoch
+    zscore = fit_zscore(X, raw.train)
+    x_val = zscore.transform(X[raw.validation]).astype(np.float32)
+    y_val = y[raw.validation].astype(np.float64)
+    for result, output in ((raw_result, "astra"), (z_result, "z")):
+        model = build_keras_model(raw, X.shape[1], result.weights)
+        o = keras.Model(model.input, model.get_layer("output").output)(x_val)
+        layer = ASTra(threshold=0.25, output=output)
+        layer.build((None, 1))
+        layer.set_weights([result.weights[-1]])
+        p = np.asarray(layer(o), np.float64).reshape(-1)
+        fnr = np.sum(y_val * (1.0 - p)) / np.sum(y_val)
+        assert result.best_value == pytest.approx(fnr, rel=1e-5), output
+    with pytest.raises(ValueError, match=r"output must be one of \('z', 'raw'\); got output="):
+        Selection(output="astra")
+    with pytest.raises(ValueError, match=r"keras_callback\(\) needs output='z'"):
+        Selection(output="raw").keras_callback()
+
+
 def test_selection_start_from_epoch_matches_keras_early_stopping():
     """``Selection(start_from_epoch=S)`` is Keras' ``EarlyStopping(start_from_epoch=S)``:
     with S after the epoch the unrestricted rule keeps, both select the same later epoch

@@ -150,16 +150,22 @@ class Program:
         self.block = int(block)
         self.formulation = formulation
         self.outputs = [slot.output for slot in layout.slots]
+        raw = layout.selection is not None and layout.selection.output == "raw"
+        # what best-on-validation reads: the model output, or ASTra's Eq. 4 value
+        self.monitored_outputs = [
+            networks.ASTRA_RAW if raw and kind == "astra" else kind for kind in self.outputs
+        ]
         self.run = tf.function(self._run, jit_compile=True, autograph=False)
         self.predict = tf.function(self._predict, jit_compile=True, autograph=False)
 
-    def _model_outputs(self, params, x):
-        """Model outputs of every slot on rows ``x`` shared by the view (inference)."""
+    def _model_outputs(self, params, x, outputs=None):
+        """Model outputs of every slot on rows ``x`` shared by the view (inference), of
+        the output kinds ``outputs`` (default the slots' own)."""
         pre, _ = networks.output_preactivations(
             params, x, self.layout.arch, shared=True, training=False,
             formulation=self.formulation,
         )
-        return networks.model_outputs(pre, params, self.outputs)
+        return networks.model_outputs(pre, params, outputs or self.outputs)
 
     # ----------------------------------------------------------------- epochs
     def _full_batch_epoch(self, state: TrainState, data: StackData, do_train):
@@ -239,7 +245,7 @@ class Program:
         lay = self.layout
         do_train = i < data.epochs
         params = state.params  # the parameters at the end of epoch i - 1
-        out = self._model_outputs(params, data.val_X)
+        out = self._model_outputs(params, data.val_X, self.monitored_outputs)
         val = objectives.validation_cells(data.val_y, data.val_weight, out)
         if lay.full_batch:
             state, losses, cells = self._full_batch_epoch(state, data, do_train)

@@ -42,11 +42,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cmloss.core import astra as astra_math
 from cmloss.core.astra import astra_z_logit, beta_from_slope, slope_from_beta, slope_from_threshold
 from cmloss.trainer.spec import Architecture, MemberSpec
 
 __all__ = [
     "SLOPE",
+    "ASTRA_RAW",
     "weight_names",
     "weight_shapes",
     "trainable_names",
@@ -64,6 +66,8 @@ __all__ = [
 ]
 
 SLOPE = "slope_beta"
+#: The output kind of ASTra's raw Eq. 4 value (see :func:`output_head`).
+ASTRA_RAW = "astra_raw"
 _NON_TRAINABLE = ("moving_mean", "moving_variance")
 
 
@@ -359,10 +363,15 @@ def output_head(o, output: str, beta=None):
 
     ``"sigmoid"``: ``sigmoid(o)``; ``"linear"``: ``o``; ``"astra"``: the z output of
     :class:`cmloss.layers.ASTra`, ``sigmoid(astra_z_logit(o, b))`` with ``b`` from
-    ``beta``, whose shape must broadcast against ``o`` (e.g. ``beta[:, None]``).
+    ``beta``, whose shape must broadcast against ``o`` (e.g. ``beta[:, None]``);
+    :data:`ASTRA_RAW`: the Eq. 4 value ``ASTra(o, b)`` (the layer's ``output="astra"``),
+    which only best-on-validation reads (``Selection(output="raw")``).
     """
     if output == "sigmoid":
         return keras.ops.sigmoid(o)
     if output == "linear":
         return o
-    return keras.ops.sigmoid(astra_z_logit(o, tf.cast(slope(beta), o.dtype)))
+    b = tf.cast(slope(beta), o.dtype)
+    if output == ASTRA_RAW:
+        return astra_math.astra(o, b)
+    return keras.ops.sigmoid(astra_z_logit(o, b))

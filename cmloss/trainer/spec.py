@@ -35,11 +35,14 @@ __all__ = [
     "Selection",
     "MemberSpec",
     "OUTPUTS",
+    "SELECTION_OUTPUTS",
 ]
 
 ARCHITECTURES = ("slp", "mlp", "bn_mlp")
 OUTPUTS = ("sigmoid", "astra", "linear")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+#: What :class:`Selection` monitors on an ASTra member: the model (z) output or the raw one.
+SELECTION_OUTPUTS = ("z", "raw")
 LOSS_KINDS = ("bce", "mse", "dice", "confusion_matrix")
 
 
@@ -320,16 +323,25 @@ class Selection:
         mode: ``"min"`` or ``"max"``.
         start_from_epoch: epochs before this one (0-based) are never selected, as Keras'
             ``EarlyStopping(start_from_epoch=...)`` (default 0: every epoch competes).
+        output: the output of an ASTra member whose approximated confusion matrix is
+            monitored: ``"z"`` (default), the model output, i.e. the z-transformed value
+            of :class:`cmloss.layers.ASTra`; or ``"raw"``, the Eq. 4 value
+            ``ASTra(x, b)`` itself (the layer's ``output="astra"``), read by the ASTra
+            paper's "metrics based on the matrix elements" of the ASTra output. Members
+            with a sigmoid output are monitored on their output either way. The recorded
+            validation curves (``val_fnr_apx``, ...) follow the same choice.
     """
 
     monitor: str = "fnr"
     mode: str = epoch_rules.DEFAULT_MODE
     start_from_epoch: int = epoch_rules.DEFAULT_START
+    output: str = "z"
 
     def __post_init__(self):
         object.__setattr__(self, "monitor", cm_metrics.get_metric(self.monitor).name)
         start = check_selection(self.mode, self.start_from_epoch)
         object.__setattr__(self, "start_from_epoch", start)
+        _choice(self.output, SELECTION_OUTPUTS, "output")
 
     @property
     def log_key(self) -> str:
@@ -337,8 +349,15 @@ class Selection:
         return f"val_{self.monitor}_apx"
 
     def keras_callback(self):
-        """The equivalent :class:`cmloss.callbacks.BestOnValidation`."""
+        """The equivalent :class:`cmloss.callbacks.BestOnValidation` (``output="z"`` only:
+        Keras metrics are computed on the model output)."""
         from cmloss.callbacks import BestOnValidation
+
+        if self.output != "z":
+            raise ValueError(
+                "keras_callback() needs output='z' (Keras metrics are computed on the model "
+                f"output); got output={self.output!r}."
+            )
 
         return BestOnValidation(
             monitor=self.log_key, mode=self.mode, start_from_epoch=self.start_from_epoch
