@@ -418,6 +418,7 @@ def test_resuming_refuses_a_folder_of_another_configuration(tmp_path):
         ({"random_state": 1}, r"random_state=0 there .*random_state=1 now"),
         ({"max_folds": 3}, r"max_folds=2 there .*max_folds=3 now"),
         ({"selection_start": 1}, r"selection_start=None there .*selection_start=1 now"),
+        ({"carry_over": True}, r"carry_over=False there .*carry_over=True now"),
     ):
         with pytest.raises(ValueError, match=message):
             run_experiment(SMALL.with_options(**change), out, show_progress=False)
@@ -455,3 +456,48 @@ def test_select_from_epoch_moves_every_selection_past_the_first_epochs(tmp_path,
     assert re.search(r"selection_start=5 there .*selection_start=None now", err)
     assert main([*common, "--out", str(tmp_path / "bad"), "--select-from-epoch", "-1"]) == 2
     assert re.search(r"selection_start must be an int >= 0; got .*-1", capsys.readouterr().err)
+
+
+def test_carry_over_starts_every_fold_from_the_previous_folds_last_weights(tmp_path, capsys):
+    """``--carry-over`` (the AnyLoss authors' never re-initialised MLP): fold 0 is trained
+    as without it; fold k > 0 of a method equals a fresh ``train_members`` call whose
+    initial weights are that method's last weights on fold k - 1, and differs from the
+    same fold trained from its own initial weights."""
+    from cmloss.data import load_dataset
+    from cmloss.experiments.runner import network_members, plan_units, train_carried_over
+    from cmloss.protocols import anyloss_splits
+    from cmloss.trainer import train_members
+
+    experiment = SMALL.with_options(datasets=("breast_cancer",), max_folds=3)
+    (unit,) = plan_units(experiment, tmp_path / "nothing-yet")
+    data = load_dataset("breast_cancer")
+    splits = anyloss_splits(data.y)[:3]
+    X, y, members = network_members(experiment, unit, data, splits)
+    carried = train_carried_over(X, y, members, curve_stride=1)
+    fresh = train_members(X, y, members, curve_stride=1)
+    key = {(r.member.tag["method"], r.member.tag["fold"]): r for r in fresh}
+    by_fold = {}
+    for r in carried:
+        by_fold.setdefault(r.member.tag["fold"], []).append(r)
+    assert sorted(by_fold) == [0, 1, 2]
+    # stacks of other sizes sum in another order: equal to float32 rounding
+    for r in by_fold[0]:
+        np.testing.assert_allclose(
+            r.test_scores, key[r.member.tag["method"], 0].test_scores, rtol=0, atol=1e-6
+        )
+    for fold in (1, 2):
+        for r in by_fold[fold]:
+            method = r.member.tag["method"]
+            (previous,) = [p for p in by_fold[fold - 1] if p.member.tag["method"] == method]
+            for mine, theirs in zip(r.member.initial_weights, previous.last_weights):
+                np.testing.assert_array_equal(mine, theirs)
+            (again,) = train_members(X, y, [r.member], curve_stride=1)
+            np.testing.assert_allclose(r.test_scores, again.test_scores, rtol=0, atol=1e-6)
+            assert np.max(np.abs(r.test_scores - key[method, fold].test_scores)) > 1e-3
+    # the option on the command line reaches the configuration and the provenance
+    out = tmp_path / "run"
+    assert main(["run", "anyloss", "--quick", "--datasets", "breast_cancer", "--methods",
+                 "mlp-bce", "--carry-over", "--no-progress", "--out", str(out)]) == 0
+    assert json.loads((out / "provenance.json").read_text())["config"]["carry_over"] is True
+    with pytest.raises(ValueError, match=r"carry_over must be true or false; got 'yes'"):
+        SMALL.with_options(carry_over="yes")

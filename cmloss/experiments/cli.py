@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         "network method that selects (default: the methods' own, 0)",
     )
     run.add_argument(
+        "--carry-over",
+        action="store_true",
+        default=None,
+        help="train each network method's folds in order, each starting from the weights the "
+        "previous fold ended with (how the AnyLoss authors' code ran; never the default)",
+    )
+    run.add_argument(
         "--budget-gb",
         type=float,
         default=2.0,
@@ -163,6 +170,7 @@ def _experiment(args):
             repeats=args.repeats,
             max_folds=args.folds,
             selection_start=args.select_from_epoch,
+            carry_over=args.carry_over,
         )
     except (ValueError, TypeError, KeyError, OSError) as err:  # JSON/TOML errors are ValueErrors
         detail = _one_line(err) if not isinstance(err, KeyError) else f"missing key {err}"

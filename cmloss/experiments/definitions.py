@@ -79,6 +79,14 @@ class Experiment:
         selection_start: override the ``start_from_epoch`` of every network method's
             best-on-validation rule (:class:`cmloss.trainer.Selection`; ``None``: the
             methods' own, 0). Methods without selection are unaffected.
+        carry_over: train each network method's folds one after the other, each fold
+            starting from the weights (batch-normalisation statistics included) the
+            previous fold ended with, instead of from fresh initial weights: how the
+            AnyLoss authors' code ran, which built its MLP once and never re-initialised
+            it. Off by default and never our reading: a later fold then starts from a
+            network trained on its own test rows. Each method keeps its own chain (the
+            authors also carried weights from one loss to the next, in an order their
+            code does not fix), and the optimizer state starts afresh on every fold.
     """
 
     name: str
@@ -94,6 +102,7 @@ class Experiment:
     full_loss_curve: bool = True
     optional_datasets: tuple[str, ...] = ()
     selection_start: int | None = None
+    carry_over: bool = False
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:
@@ -102,6 +111,8 @@ class Experiment:
             from cmloss.core.validation import check_int
 
             check_int(self.selection_start, "selection_start")
+        if not isinstance(self.carry_over, bool):
+            raise ValueError(f"carry_over must be true or false; got {self.carry_over!r}.")
         for name in self.methods:
             get_method(name)
         object.__setattr__(self, "datasets", tuple(self.datasets))

@@ -52,6 +52,7 @@ __all__ = [
     "unit_chunks",
     "check_resumable",
     "RESULT_KEYS",
+    "train_carried_over",
 ]
 
 
@@ -320,6 +321,26 @@ def _estimator_chunks(experiment, unit, data, splits) -> Iterator[Chunk]:
         yield Chunk(unit.dataset, name, unit.repeat, rows, {})
 
 
+def train_carried_over(X, y, members: Sequence[MemberSpec], **kwargs) -> list:
+    """:func:`cmloss.trainer.train_members` fold after fold (``Experiment.carry_over``):
+    the members of the first fold start from their own initial weights, and every later
+    fold's member of a method starts from the last weights (not the selected ones) of that
+    method's member on the previous fold. Members are tagged ``method`` and ``fold``, as
+    :func:`network_members` builds them; ``kwargs`` go to ``train_members``. Returns the
+    results in fold order."""
+    results, last = [], {}
+    for fold in sorted({m.tag["fold"] for m in members}):
+        batch = [
+            m if m.tag["method"] not in last
+            else dataclasses.replace(m, initial_weights=last[m.tag["method"]])
+            for m in members if m.tag["fold"] == fold
+        ]
+        for result in train_members(X, y, batch, **kwargs):
+            last[result.member.tag["method"]] = result.last_weights
+            results.append(result)
+    return results
+
+
 def unit_chunks(
     experiment: Experiment,
     unit: Unit,
@@ -344,7 +365,8 @@ def unit_chunks(
     if progress is not None:
         progress.start_unit(unit, sum(int(m.epochs) for m in members))
     if members:
-        results = train_members(
+        train = train_carried_over if experiment.carry_over else train_members
+        results = train(
             X,
             y,
             members,
@@ -466,6 +488,7 @@ RESULT_KEYS = (
     "curve_stride",
     "full_loss_curve",
     "selection_start",
+    "carry_over",
 )
 """Configuration fields that shape a chunk's contents: a run may only resume a folder
 whose earlier invocations agree on all of them (datasets, methods and repeats may differ:
