@@ -408,12 +408,17 @@ def fit_zscore(X: np.ndarray, rows: np.ndarray | None = None) -> ZScore:
     return ZScore.fit(X if rows is None else X[np.asarray(rows)])
 
 
-def scale_split(X: np.ndarray, split: Split) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scale_split(
+    X: np.ndarray, split: Split, fit_rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """z-score a split's rows with statistics of its training rows only.
 
     Args:
         X: 2-D feature array of the whole dataset.
         split: The split.
+        fit_rows: the rows to fit the statistics on instead of the training rows (e.g.
+            every row, the AnyLoss authors' whole-file scaling; ``None``: the training
+            rows).
 
     Returns:
         ``(X_train, X_validation, X_test)``, new float64 arrays.
@@ -421,7 +426,7 @@ def scale_split(X: np.ndarray, split: Split) -> tuple[np.ndarray, np.ndarray, np
     Raises:
         ValueError: ``X`` is not 2-D or the split has no training rows.
     """
-    zscore = fit_zscore(X, split.train)
+    zscore = fit_zscore(X, split.train if fit_rows is None else fit_rows)
     X = np.asarray(X)
     return (
         zscore.transform(X[split.train]),

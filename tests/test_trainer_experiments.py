@@ -419,6 +419,7 @@ def test_resuming_refuses_a_folder_of_another_configuration(tmp_path):
         ({"max_folds": 3}, r"max_folds=2 there .*max_folds=3 now"),
         ({"selection_start": 1}, r"selection_start=None there .*selection_start=1 now"),
         ({"carry_over": True}, r"carry_over=False there .*carry_over=True now"),
+        ({"zscore_rows": "whole_file"}, r"zscore_rows='train' there .*'whole_file' now"),
     ):
         with pytest.raises(ValueError, match=message):
             run_experiment(SMALL.with_options(**change), out, show_progress=False)
@@ -501,3 +502,32 @@ def test_carry_over_starts_every_fold_from_the_previous_folds_last_weights(tmp_p
     assert json.loads((out / "provenance.json").read_text())["config"]["carry_over"] is True
     with pytest.raises(ValueError, match=r"carry_over must be true or false; got 'yes'"):
         SMALL.with_options(carry_over="yes")
+
+
+def test_zscore_rows_whole_file_fits_the_scaling_on_every_row(tmp_path):
+    """``--zscore-rows whole_file`` (the AnyLoss authors' recipes): networks and estimators
+    are scaled with the statistics of the whole file, resampled networks too; the default
+    fits them on each fold's training rows."""
+    from cmloss.data import load_dataset
+    from cmloss.experiments.runner import network_members, plan_units
+    from cmloss.protocols import anyloss_splits, fit_zscore, scale_split
+
+    data = load_dataset("breast_cancer")
+    splits = anyloss_splits(data.y)[:2]
+    for rows, expected in (("train", None), ("whole_file", np.arange(data.y.size))):
+        experiment = SMALL.with_options(
+            datasets=("breast_cancer",), methods=("mlp-bce", "slp-bce-smote"), zscore_rows=rows
+        )
+        (unit,) = plan_units(experiment, tmp_path / "nothing-yet")
+        _, _, members = network_members(experiment, unit, data, splits)
+        for member, split in zip(members, splits * 2):
+            wanted = split.train if expected is None else expected
+            used = member.train if member.scale_rows is None else member.scale_rows
+            np.testing.assert_array_equal(used, wanted)
+    x_train, _, x_test = scale_split(data.X, splits[0], np.arange(data.y.size))
+    whole = fit_zscore(data.X).transform(data.X)
+    np.testing.assert_allclose(x_train, whole[splits[0].train])
+    np.testing.assert_allclose(x_test, whole[splits[0].test])
+    assert not np.allclose(scale_split(data.X, splits[0])[0], x_train)
+    with pytest.raises(ValueError, match=r"zscore_rows must be one of \('train', 'whole_file'\)"):
+        SMALL.with_options(zscore_rows="all")

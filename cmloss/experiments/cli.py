@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         "previous fold ended with (how the AnyLoss authors' code ran; never the default)",
     )
     run.add_argument(
+        "--zscore-rows",
+        choices=("train", "whole_file"),
+        help="rows that z-scoring is fitted on: each fold's training rows (default) or the "
+        "whole file before splitting (the AnyLoss authors' recipes)",
+    )
+    run.add_argument(
         "--budget-gb",
         type=float,
         default=2.0,
@@ -171,6 +177,7 @@ def _experiment(args):
             max_folds=args.folds,
             selection_start=args.select_from_epoch,
             carry_over=args.carry_over,
+            zscore_rows=args.zscore_rows,
         )
     except (ValueError, TypeError, KeyError, OSError) as err:  # JSON/TOML errors are ValueErrors
         detail = _one_line(err) if not isinstance(err, KeyError) else f"missing key {err}"

@@ -52,9 +52,12 @@ __all__ = [
     "get_experiment",
     "load_config",
     "PROTOCOLS",
+    "ZSCORE_ROWS",
 ]
 
 PROTOCOLS = ("astra", "anyloss")
+#: What :attr:`Experiment.zscore_rows` may be.
+ZSCORE_ROWS = ("train", "whole_file")
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,10 @@ class Experiment:
             network trained on its own test rows. Each method keeps its own chain (the
             authors also carried weights from one loss to the next, in an order their
             code does not fix), and the optimizer state starts afresh on every fold.
+        zscore_rows: the rows whose mean and standard deviation z-score the features:
+            ``"train"`` (default, our reading: the training rows of each fold, so no
+            statistic of a test fold reaches training) or ``"whole_file"`` (every row of
+            the dataset before it is split, as the AnyLoss authors' data recipes did).
     """
 
     name: str
@@ -103,6 +110,7 @@ class Experiment:
     optional_datasets: tuple[str, ...] = ()
     selection_start: int | None = None
     carry_over: bool = False
+    zscore_rows: str = "train"
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:
@@ -111,6 +119,10 @@ class Experiment:
             from cmloss.core.validation import check_int
 
             check_int(self.selection_start, "selection_start")
+        if self.zscore_rows not in ZSCORE_ROWS:
+            raise ValueError(
+                f"zscore_rows must be one of {ZSCORE_ROWS}; got zscore_rows={self.zscore_rows!r}."
+            )
         if not isinstance(self.carry_over, bool):
             raise ValueError(f"carry_over must be true or false; got {self.carry_over!r}.")
         for name in self.methods:

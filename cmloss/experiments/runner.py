@@ -224,6 +224,12 @@ def _network_methods(experiment, unit, n_features):
             yield name, method, settings
 
 
+def _zscore_fit_rows(experiment: Experiment, n_rows: int) -> np.ndarray | None:
+    """The rows z-scoring is fitted on: ``None`` (each fold's training rows) or, with
+    ``zscore_rows="whole_file"``, every row of the dataset."""
+    return np.arange(n_rows) if experiment.zscore_rows == "whole_file" else None
+
+
 def network_members(experiment: Experiment, unit: Unit, data, splits):
     """The networks the runner trains for one unit.
 
@@ -242,10 +248,11 @@ def network_members(experiment: Experiment, unit: Unit, data, splits):
     """
     members, extra_X, extra_y = [], [], []
     n_rows = data.y.size
+    whole_file = _zscore_fit_rows(experiment, n_rows)
     for name, method, settings in _network_methods(experiment, unit, data.X.shape[1]):
         for split in splits:
             seed = member_seed(experiment, unit.repeat, split.fold)
-            fold = {"train": split.train}
+            fold = {"train": split.train, "scale_rows": whole_file}
             if method.prepare is not None:
                 prepared = method.prepare(data.X, data.y, split.train, seed)
                 train = prepared.train
@@ -256,7 +263,7 @@ def network_members(experiment: Experiment, unit: Unit, data, splits):
                     train = np.concatenate([train, np.arange(start, start + len(extra_y[-1]))])
                 fold = {
                     "train": train,
-                    "scale_rows": split.train,
+                    "scale_rows": split.train if whole_file is None else whole_file,
                     "class_weight": prepared.class_weight,
                 }
             members.append(
@@ -288,13 +295,14 @@ def _curves(results, full_loss_curve: bool) -> dict:
 def _estimator_chunks(experiment, unit, data, splits) -> Iterator[Chunk]:
     from cmloss.protocols import scale_split
 
+    whole_file = _zscore_fit_rows(experiment, data.y.size)
     for name in unit.methods:
         method = get_method(name)
         if not isinstance(method, EstimatorMethod):
             continue
         rows = []
         for split in splits:
-            x_train, x_val, x_test = scale_split(data.X, split)
+            x_train, x_val, x_test = scale_split(data.X, split, whole_file)
             fold = FoldData(
                 x_train,
                 data.y[split.train],
@@ -489,6 +497,7 @@ RESULT_KEYS = (
     "full_loss_curve",
     "selection_start",
     "carry_over",
+    "zscore_rows",
 )
 """Configuration fields that shape a chunk's contents: a run may only resume a folder
 whose earlier invocations agree on all of them (datasets, methods and repeats may differ:
