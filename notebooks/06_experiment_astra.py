@@ -491,6 +491,10 @@ if paired is not None:
 #   the raw output, whose positives near $\tau$ count as mostly missed
 #   (`Selection(output="raw")`, `results/ledger/astra-raw-monitor`). Added after the
 #   criteria; training itself is unchanged, only the kept epoch can move.
+# - **the output the e-ratio reads**: Eq. 10 adapts $\eta_b$ by the training e-ratio of
+#   "the approximated matrix", again without naming the output; our reading takes the z
+#   output, the alternative the raw output (`AdaptiveSlope(output="raw")`,
+#   `results/ledger/astra-e-ratio-raw`). Added after the criteria.
 #
 # Diverged networks come first: under the old zero-division policy a network whose
 # outputs were NaN read as a loss of 1 (confusion-matrix losses) and a validation
@@ -540,6 +544,7 @@ CANDIDATES = {  # results folder -> (candidate, suffix its grid file gave the me
     "ledger/astra-tau-floor": ("tau floor 0.05", "-tau-floor"),
     "ledger/astra-raw-input": ("raw input (no z-scoring)", "-raw-input"),
     "ledger/astra-raw-monitor": ("FNR_apx of the raw output", "-raw-monitor"),
+    "ledger/astra-e-ratio-raw": ("e-ratio of the raw output", "-e-ratio-raw"),
 }
 candidates = []
 if run.config["epochs"] is None:
@@ -604,5 +609,5 @@ if candidates:
 # {glue:text}`c2_sentence`. The early-selection explanation of the previous section is
 # therefore at best partly supported: C1 asks for half of a gap, and the table above shows
 # how much each start epoch closes. What remains open is listed as "not explained" with
-# what was tried; the next candidates (the output on which the e-ratio is read, min-max
-# scaling, mini-batches) are in the issue tracker.
+# what was tried; the next candidates (min-max scaling, mini-batches) are in the issue
+# tracker.

@@ -150,7 +150,16 @@ def _raw_monitor(settings):
             "selection": dataclasses.replace(settings["selection"], output="raw")}
 
 
+def _e_ratio_raw(settings):
+    import dataclasses
+
+    optimizer = settings["optimizer"]
+    adaptive = dataclasses.replace(optimizer.adaptive_slope, output="raw")
+    return {**settings, "optimizer": dataclasses.replace(optimizer, adaptive_slope=adaptive)}
+
+
 _CHANGES = {  # candidate: our reading's settings -> the candidate's
+    "e-ratio-raw": _e_ratio_raw,  # 3: Eq. 10's e-ratio of the raw ASTra output
     "slope-sgd": _slope_sgd,  # 8: plain gradient descent on the slope parameter
     "raw-monitor": _raw_monitor,  # 2: FNR_apx of the raw ASTra output selects
     "tau-floor": lambda settings: {**settings, "tau_min": 0.05},  # 4: the paper's lowest tau

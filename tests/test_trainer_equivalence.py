@@ -23,6 +23,7 @@ from cmloss.core.astra import astra_threshold, beta_cap, slope_from_beta
 from cmloss.layers import ASTra
 from cmloss.protocols import fit_zscore
 from cmloss.trainer import (
+    AdaptiveSlope,
     Architecture,
     LossSpec,
     MemberSpec,
@@ -329,6 +330,38 @@ def test_selection_on_the_raw_astra_output():
         Selection(output="astra")
     with pytest.raises(ValueError, match=r"keras_callback\(\) needs output='z'"):
         Selection(output="raw").keras_callback()
+
+
+def test_e_ratio_on_the_raw_astra_output():
+    """``AdaptiveSlope(output="raw")`` (ledger candidate 3) reads Eq. 10's e-ratio from the
+    training cells of the raw Eq. 4 output: at the first epoch it equals the e-ratio
+    recomputed in NumPy from the initial Keras model with ``ASTra(output="astra")``, and
+    the slope then follows another path than under the z reading."""
+    X, y, member = _astra_gmn_member()
+    raw = dataclasses.replace(member, optimizer=dataclasses.replace(
+        member.optimizer, adaptive_slope=AdaptiveSlope(output="raw")))
+    (z_result,) = train_members(X, y, [member])
+    (raw_result,) = train_members(X, y, [raw])
+    assert not np.allclose(raw_result.curves["slope"], z_result.curves["slope"], rtol=1e-3)
+    model = build_keras_model(raw, X.shape[1])
+    x_train = fit_zscore(X, raw.train).transform(X[raw.train]).astype(np.float32)
+    y_train = y[raw.train].astype(np.float64)
+    o = keras.Model(model.input, model.get_layer("output").output)(x_train)
+    e_ratios = []
+    for output in ("astra", "z"):
+        layer = ASTra(threshold=raw.tau_init, output=output)
+        layer.build((None, 1))
+        layer.set_weights([model.get_weights()[-1]])
+        p = np.asarray(layer(o), np.float64).reshape(-1)
+        fnr = np.sum(y_train * (1 - p)) / np.sum(y_train)
+        fpr = np.sum((1 - y_train) * p) / np.sum(1 - y_train)
+        e_ratios.append(fnr / fpr)  # Eq. 11: FNR / FPR of the approximated matrix
+    assert raw_result.curves["train_e_ratio"][0] == pytest.approx(e_ratios[0], rel=1e-5)
+    assert z_result.curves["train_e_ratio"][0] == pytest.approx(e_ratios[1], rel=1e-5)
+    with pytest.raises(ValueError, match=r"output must be one of \('z', 'raw'\); got output="):
+        AdaptiveSlope(output="astra")
+    with pytest.raises(ValueError, match=r"keras_callback\(\) needs output='z'"):
+        AdaptiveSlope(output="raw").keras_callback()
 
 
 def test_selection_start_from_epoch_matches_keras_early_stopping():

@@ -64,6 +64,10 @@ class AdaptiveSlope:
         initial: the rate of the first epoch (0.01, the paper's ``eta_b_min``).
         minimum, maximum: the clipping range (0.01, 0.5).
         k_mult, k_dec: the factors up and down (1.1, 0.99).
+        output: the ASTra output whose approximated training confusion matrix gives the
+            e-ratio: ``"z"`` (default: the model output, the z-transformed value, which
+            the loss sees) or ``"raw"`` (the Eq. 4 value itself). ``"raw"`` is a setting
+            of the many-networks trainer only (Keras logs metrics of the model output).
     """
 
     initial: float = 0.01
@@ -71,10 +75,15 @@ class AdaptiveSlope:
     maximum: float = 0.5
     k_mult: float = 1.1
     k_dec: float = 0.99
+    output: str = "z"
 
     def __post_init__(self):
         for name in ("initial", "minimum", "maximum", "k_mult", "k_dec"):
             object.__setattr__(self, name, check_positive(getattr(self, name), name))
+        if self.output not in ("z", "raw"):
+            raise ValueError(
+                f"output must be one of ('z', 'raw'); got output={self.output!r}."
+            )
         if not self.minimum <= self.initial <= self.maximum:
             raise ValueError(
                 f"initial must lie in [minimum, maximum] = [{self.minimum}, {self.maximum}]; "
@@ -87,9 +96,14 @@ class AdaptiveSlope:
         return SlopeRateConstants(self.minimum, self.maximum, self.k_mult, self.k_dec)
 
     def keras_callback(self):
-        """The equivalent ``cmloss.callbacks.AdaptiveSlopeRate``."""
+        """The equivalent ``cmloss.callbacks.AdaptiveSlopeRate`` (``output="z"`` only)."""
         from cmloss.callbacks import AdaptiveSlopeRate
 
+        if self.output != "z":
+            raise ValueError(
+                "keras_callback() needs output='z' (Keras logs metrics of the model "
+                f"output); got output={self.output!r}."
+            )
         return AdaptiveSlopeRate(
             initial=self.initial,
             minimum=self.minimum,

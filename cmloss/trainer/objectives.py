@@ -94,7 +94,7 @@ def row_weights(members: MemberConstants, y, base, m: int):
     return base * (y * cw1 + (1.0 - y) * cw0)
 
 
-def slot_losses(slots, members: MemberConstants, y, outputs, base, n_rows):
+def slot_losses(slots, members: MemberConstants, y, outputs, base, n_rows, cell_outputs=None):
     """Per-member losses ``(V, M)`` and class-weighted training cells of every slot.
 
     Args:
@@ -104,15 +104,18 @@ def slot_losses(slots, members: MemberConstants, y, outputs, base, n_rows):
         outputs: model outputs, a list of ``M`` tensors ``(V, N)``.
         base: row multiplicities (or batch masks), shaped as ``y``.
         n_rows: real rows per member, ``(V,)`` or ``(V, M)``.
+        cell_outputs: the outputs whose cells are returned (the e-ratio's; default
+            ``outputs``).
     """
     losses, cells = [], []
-    for m, (slot, p) in enumerate(zip(slots, outputs)):
+    cell_outputs = outputs if cell_outputs is None else cell_outputs
+    for m, (slot, p, q) in enumerate(zip(slots, outputs, cell_outputs)):
         yy = y if len(y.shape) == 2 else y[:, m]
         bb = base if len(base.shape) == 2 else base[:, m]
         nn = n_rows if len(n_rows.shape) == 1 else n_rows[:, m]
         w = row_weights(members, yy, bb, m)
         losses.append(member_losses(slot.loss, yy, p, w, nn))
-        cells.append(approx_cells(yy, p, w))
+        cells.append(approx_cells(yy, q, w))
     return _stack(losses), _cells(cells)
 
 

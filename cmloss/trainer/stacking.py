@@ -38,10 +38,20 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Slot:
-    """The static part of a member slot: its loss and output."""
+    """The static part of a member slot: its loss, its output, and the output whose
+    training confusion cells give the e-ratio (``"raw"`` only for an ASTra output whose
+    :class:`~cmloss.trainer.AdaptiveSlope` asks for it)."""
 
     loss: LossSpec
     output: str
+    e_ratio_output: str = "z"
+
+    @classmethod
+    def of(cls, member: MemberSpec) -> Slot:
+        """The slot a member occupies."""
+        adaptive = member.optimizer.adaptive_slope
+        raw = member.output == "astra" and adaptive is not None and adaptive.output == "raw"
+        return cls(member.loss, member.output, "raw" if raw else "z")
 
 
 @dataclass(frozen=True)
@@ -134,7 +144,7 @@ def slot_counts(
     for group in view_groups:
         counts: dict[Slot, int] = {}
         for i in group:
-            s = Slot(members[i].loss, members[i].output)
+            s = Slot.of(members[i])
             counts[s] = counts.get(s, 0) + 1
         for s, c in counts.items():
             need[s] = max(need.get(s, 0), c)
@@ -147,7 +157,7 @@ def _slots(members, view_groups) -> tuple[list[Slot], np.ndarray]:
     grid = -np.ones((len(view_groups), len(slots)), np.int64)
     for v, group in enumerate(view_groups):
         for i in group:
-            s = Slot(members[i].loss, members[i].output)
+            s = Slot.of(members[i])
             m = next(j for j, t in enumerate(slots) if t == s and grid[v, j] < 0)
             grid[v, m] = i
     return slots, grid

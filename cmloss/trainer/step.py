@@ -30,7 +30,15 @@ def _losses_and_gradients(layout, formulation, params, members, x, y, base, n_ro
             formulation=formulation,
         )
         outputs = networks.model_outputs(pre, full, [slot.output for slot in layout.slots])
-        losses, cells = objectives.slot_losses(layout.slots, members, y, outputs, base, n_rows)
+        cell_outputs = outputs
+        if any(slot.e_ratio_output == "raw" for slot in layout.slots):
+            cell_outputs = networks.model_outputs(pre, full, [
+                networks.ASTRA_RAW if slot.e_ratio_output == "raw" else slot.output
+                for slot in layout.slots
+            ])
+        losses, cells = objectives.slot_losses(
+            layout.slots, members, y, outputs, base, n_rows, cell_outputs
+        )
         total = tf.reduce_sum(tf.where(members.active, losses, tf.zeros_like(losses)))
     grads = tape.gradient(total, watched, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     grads = networks.mask_padding_gradients(grads, members.unit_mask, members.astra)
