@@ -22,6 +22,14 @@ SLOPE_VARIABLE_TAG = "_cmloss_astra_slope"
 """Attribute set on the slope variable so slope-aware optimizers can find it."""
 
 _OUTPUTS = ("z", "astra", "logit")
+_HALF = ("float16", "bfloat16")
+
+
+def _default_dtype():
+    """The global policy's variable dtype (float32) when that policy is mixed, else
+    ``None`` (the global policy itself)."""
+    policy = keras.mixed_precision.global_policy()
+    return policy.variable_dtype if policy.compute_dtype != policy.variable_dtype else None
 
 
 @keras.saving.register_keras_serializable(package="cmloss")
@@ -52,6 +60,17 @@ class ASTra(keras.layers.Layer):
         min_threshold: a floor on ``tau`` (``None``, the default: none): after each
             optimizer step ``beta`` is clipped to :func:`cmloss.core.astra.beta_cap`, so
             ``tau(b) >= min_threshold``. Must not exceed ``threshold``.
+        dtype: the layer's dtype policy. Default: the global policy, except under a mixed
+            one (``"mixed_float16"``, ``"mixed_bfloat16"``), where the layer takes the
+            policy's variable dtype (float32): as Keras recommends for a model's output
+            activation, it computes in float32 and returns float32.
+
+    **Mixed precision.** The ASTra math is never evaluated in half precision: half
+    inputs are cast to float32 (Keras does it for the default float32 policy; the layer
+    does it itself under an explicit mixed policy, then returns the policy's compute
+    dtype), and ``b`` is read from the float32 ``beta`` without autocasting. In float16
+    the output and its gradient are not finite for pre-activations in about ``[-3, -1.8]``
+    (``b = 7.4``), and Keras' ``LossScaleOptimizer`` skips every such step.
 
     Example:
 
@@ -64,6 +83,8 @@ class ASTra(keras.layers.Layer):
 
     def __init__(self, threshold: float = 0.25, trainable_slope: bool = True,
                  output: str = "z", min_threshold: float | None = None, **kwargs):
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = _default_dtype()
         super().__init__(**kwargs)
         tau = check_probability(threshold, "threshold", low=0.0, high=0.5, low_open=True)
         self._beta_cap = beta_cap(min_threshold)
@@ -103,6 +124,7 @@ class ASTra(keras.layers.Layer):
                 # the tau floor: the optimizer clips beta after each update
                 constraint=(None if self.min_threshold is None
                             else lambda w: ops.minimum(w, ops.cast(self._beta_cap, w.dtype))),
+                autocast=False,  # b is computed from the float32 beta, also under a mixed policy
             )
             setattr(self.beta, SLOPE_VARIABLE_TAG, True)
 
@@ -112,11 +134,18 @@ class ASTra(keras.layers.Layer):
         return ops.cast(slope_from_beta(self.beta), dtype)
 
     def call(self, inputs):
-        b = self._b(inputs.dtype)
+        x = inputs
+        if keras.backend.standardize_dtype(x.dtype) in _HALF:  # an explicit mixed policy
+            x = ops.cast(x, "float32")
+        b = self._b(x.dtype)
         if self.output_kind == "astra":
-            return astra(inputs, b)
-        zl = astra_z_logit(inputs, b)
-        return zl if self.output_kind == "logit" else ops.sigmoid(zl)
+            y = astra(x, b)
+        else:
+            zl = astra_z_logit(x, b)
+            y = zl if self.output_kind == "logit" else ops.sigmoid(zl)
+        if keras.backend.standardize_dtype(y.dtype) != self.compute_dtype:
+            y = ops.cast(y, self.compute_dtype)
+        return y
 
     def compute_output_shape(self, input_shape):
         return input_shape

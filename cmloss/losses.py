@@ -38,7 +38,10 @@ label (``(n,)`` or ``(n, 1)``) every ``average`` gives the binary loss, unchange
 **Mixed precision.** The loss classes compute in their own dtype (``floatx()``, float32,
 by default, also under a ``mixed_float16``/``mixed_bfloat16`` global policy: Keras'
 convention for losses), and the cells of half-precision inputs are accumulated in
-float32 (:mod:`cmloss.core.confusion`), so the loss is float32.
+float32 (:mod:`cmloss.core.confusion`), so the loss is float32. The functions
+(:func:`confusion_matrix_loss`, ...) compute half-precision scores in float32 as well:
+an amplified soft step evaluated in half precision moves the loss of 100,000 rows
+by a factor of 3 (float16) to 7 (bfloat16).
 
 **Thresholds.** Every loss takes ``threshold`` (default 0.5): when a model's decision
 threshold on ``y_pred`` is ``tau != 0.5`` (a raw ASTra output with fixed slope, for
@@ -80,8 +83,11 @@ __all__ = [
 
 
 def _scores(y_pred, threshold: float, from_logits: bool):
-    """Probabilities pivoting at 0.5: sigmoid of logits, then the z-transform if needed."""
+    """Probabilities pivoting at 0.5: sigmoid of logits, then the z-transform if needed.
+    Half-precision scores are computed in float32 (the soft step that follows too)."""
     y_pred = ops.convert_to_tensor(y_pred)
+    if keras.backend.standardize_dtype(y_pred.dtype) in ("float16", "bfloat16"):
+        y_pred = ops.cast(y_pred, "float32")
     if from_logits:
         if threshold != 0.5:
             y_pred = y_pred - math.log(threshold / (1.0 - threshold))

@@ -18,12 +18,21 @@ Stable evaluation. With ``t = b x + log b`` and ``v = softplus(t) / b``,
 underflows (very negative ``x``), from ``log v = log softplus(t) - log b ~ t - log b``.
 Nothing overflows for ``|x|`` up to 1e4 and ``b`` up to 100 in float32, and every branch
 of every ``where`` is fed a safe input, so gradients are finite as well.
+
+Half precision. ``float16`` and ``bfloat16`` inputs (a model under
+``keras.mixed_precision``) are computed in float32 and the result is cast back to the
+input's dtype. In float16 itself ``softplus(t)`` underflows to 0 for ``t`` in about
+``[-20, -16.6]`` (float16's smallest subnormal is 6e-8), so ``log softplus(t)`` would be
+``-inf`` there, with a NaN gradient: for ``b = 7.4`` that is every pre-activation
+``x`` in about ``[-3, -1.8]``, and Keras' ``LossScaleOptimizer`` would skip every step
+of a batch that holds one.
 """
 
 from __future__ import annotations
 
 import math
 
+import keras
 from keras import ops
 
 from cmloss.core.validation import check_positive, check_probability, concrete_value
@@ -51,15 +60,36 @@ def check_slope_optimizer(value, name: str = "slope_optimizer") -> str:
     return value
 
 
-def _as_pair(x, b):
+_HALF = ("float16", "bfloat16")
+
+
+def _float(x):
+    """``(x, dtype)``: ``x`` as a float tensor of at least float32 (integers and half
+    precision become float32), and the dtype the result is returned in (float32 for
+    integers, the input's own dtype otherwise)."""
     x = ops.convert_to_tensor(x)
     if "float" not in str(x.dtype):
-        x = ops.cast(x, "float32")
+        return ops.cast(x, "float32"), "float32"
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    if dtype in _HALF:
+        return ops.cast(x, "float32"), dtype
+    return x, dtype
+
+
+def _returned(y, dtype):
+    """``y`` cast back to ``dtype`` (a half-precision input's), unchanged otherwise."""
+    return y if keras.backend.standardize_dtype(y.dtype) == dtype else ops.cast(y, dtype)
+
+
+def _as_pair(x, b):
+    """``(x, b, dtype)``: both as tensors of ``x``'s computation dtype (at least float32),
+    and the dtype to return (see :func:`_float`)."""
+    x, dtype = _float(x)
     values = concrete_value(b)
     if values is not None and values.size and (not (values > 0).all()):
         raise ValueError(f"b (the ASTra slope) must be > 0; got b={values.ravel()[:5].tolist()}.")
     b = ops.convert_to_tensor(b, dtype=x.dtype)  # a Python float must not pass via float32
-    return x, b
+    return x, b, dtype
 
 
 def _log1mexp(v):
@@ -101,16 +131,16 @@ def astra(x, b):
     >>> round(float(astra(0.0, 7.39635)), 5)
     0.25
     """
-    x, b = _as_pair(x, b)
+    x, b, dtype = _as_pair(x, b)
     _, v = _log_parts(x, b)
-    return _sigmoid_case(b, ops.sigmoid(x), -ops.expm1(-v))
+    return _returned(_sigmoid_case(b, ops.sigmoid(x), -ops.expm1(-v)), dtype)
 
 
 def astra_logit(x, b):
     """``logit(ASTra(x, b))``, finite even where ASTra rounds to 0 or 1."""
-    x, b = _as_pair(x, b)
+    x, b, dtype = _as_pair(x, b)
     log_y, v = _log_parts(x, b)
-    return _sigmoid_case(b, x, log_y + v)
+    return _returned(_sigmoid_case(b, x, log_y + v), dtype)
 
 
 def astra_threshold(b):
@@ -121,19 +151,15 @@ def astra_threshold(b):
     >>> round(float(astra_threshold(7.39635)), 5)
     0.25
     """
-    b = ops.convert_to_tensor(b)
-    if "float" not in str(b.dtype):
-        b = ops.cast(b, "float32")
-    return -ops.expm1(-ops.log1p(b) / b)
+    b, dtype = _float(b)
+    return _returned(-ops.expm1(-ops.log1p(b) / b), dtype)
 
 
 def astra_threshold_logit(b):
     """``logit(tau(b))``, computed without forming ``tau``."""
-    b = ops.convert_to_tensor(b)
-    if "float" not in str(b.dtype):
-        b = ops.cast(b, "float32")
+    b, dtype = _float(b)
     w = ops.log1p(b) / b  # -log(1 - tau)
-    return _log1mexp(w) + w
+    return _returned(_log1mexp(w) + w, dtype)
 
 
 def astra_z_logit(x, b):
@@ -141,12 +167,12 @@ def astra_z_logit(x, b):
 
     Zero exactly at ``x = 0`` (the threshold), so ``sigmoid`` of it is 0.5 there.
     """
-    x, b = _as_pair(x, b)
+    x, b, dtype = _as_pair(x, b)
     log_y, v = _log_parts(x, b)
     # tau(b) = ASTra(0, b): evaluate it through the same code path so that x = 0 gives
     # exactly 0 (a separate closed form for logit tau differs in the last bits).
     log_tau, w = _log_parts(ops.zeros_like(x), b)
-    return _sigmoid_case(b, x, (log_y + v) - (log_tau + w))
+    return _returned(_sigmoid_case(b, x, (log_y + v) - (log_tau + w)), dtype)
 
 
 def z_transform(y_hat, tau):
@@ -170,11 +196,10 @@ def z_transform(y_hat, tau):
 
 def slope_from_beta(beta):
     """``b = 2 + beta`` if ``beta > 0`` else ``1 + e^beta`` (Eq. 7)."""
-    beta = ops.convert_to_tensor(beta)
-    if "float" not in str(beta.dtype):
-        beta = ops.cast(beta, "float32")
+    beta, dtype = _float(beta)
     pos = beta > 0
-    return ops.where(pos, 2.0 + beta, 1.0 + ops.exp(ops.where(pos, ops.zeros_like(beta), beta)))
+    b = ops.where(pos, 2.0 + beta, 1.0 + ops.exp(ops.where(pos, ops.zeros_like(beta), beta)))
+    return _returned(b, dtype)
 
 
 def beta_from_slope(b: float) -> float:
