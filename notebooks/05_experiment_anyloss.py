@@ -406,18 +406,44 @@ for family in ("AnyLoss", "SOL"):
 glue("mlp_gaps", len(gaps), display=False)
 explained = ~gaps["cause found"].str.startswith("not explained")
 glue("mlp_explained", int(explained.sum()), display=False)
-glue("mlp_tried", int(gaps["cause found"].ne("not explained (nothing tried yet)").sum()),
-     display=False)
-glue("mlp_explained_by", "; ".join(
-    f"{name}: {int((gaps['cause found'] == name).sum())}" for name in tried) or "none run",
-    display=False)
 glue("mlp_candidates_run", len(tried), display=False)
+# each candidate on its own: the gap cells it closes at least half-way (C1), and how many
+# of the cells it retrained land within 0.02 of the paper
+for name in tried:
+    key = name.replace(",", "").replace(" ", "_").replace("-", "_")
+    retrained = mlp[name].notna()
+    glue(f"mlp_{key}_closes", int((gaps[f"{name} closes"] >= 0.5).sum()), display=False)
+    glue(f"mlp_{key}_gaps", int(gaps[name].notna().sum()), display=False)
+    glue(f"mlp_{key}_within", int(((mlp[name] - mlp["paper"]).abs() <= 0.02)[retrained].sum()),
+         display=False)
+    glue(f"mlp_{key}_cells", int(retrained.sum()), display=False)
+    glue(f"mlp_{key}_ours_within", int(mlp.loc[retrained, "within 0.02"].sum()), display=False)
+    glue(f"mlp_{key}_max_move", float((mlp[name] - mlp["ours_mean"]).abs().max()),
+         display=False)
 
 # %% [markdown]
 # **What the ledger says.** {glue:text}`mlp_within_AnyLoss` of the
 # {glue:text}`mlp_cells_AnyLoss` AnyLoss MLP cells and {glue:text}`mlp_within_SOL` of the
 # {glue:text}`mlp_cells_SOL` SOL MLP cells are within 0.02 of the paper. Of the
-# {glue:text}`mlp_gaps` MLP cells further away, {glue:text}`mlp_tried` were retrained by at
-# least one of the {glue:text}`mlp_candidates_run` candidates run so far, and
-# {glue:text}`mlp_explained` are explained under C1 (per candidate:
-# {glue:text}`mlp_explained_by`).
+# {glue:text}`mlp_gaps` MLP cells further away, {glue:text}`mlp_explained` are explained
+# under C1 by at least one of the {glue:text}`mlp_candidates_run` candidates, and each
+# candidate on its own:
+#
+# - **carry-over** closes at least half of {glue:text}`mlp_carry_over_closes` of the
+#   {glue:text}`mlp_carry_over_gaps` gaps it retrained, and puts
+#   {glue:text}`mlp_carry_over_within` of its {glue:text}`mlp_carry_over_cells` cells
+#   within 0.02 of the paper (under our reading: {glue:text}`mlp_carry_over_ours_within`);
+# - **1,000 epochs** (the two full-batch losses only) closes
+#   {glue:text}`mlp_1000_epochs_closes` of {glue:text}`mlp_1000_epochs_gaps`;
+# - **whole-file z-scoring** closes {glue:text}`mlp_whole_file_z_scoring_closes` of
+#   {glue:text}`mlp_whole_file_z_scoring_gaps`: it moves no mean by more than
+#   {glue:text}`mlp_whole_file_z_scoring_max_move:.3f`.
+#
+# So the published MLP numbers are what networks that were never re-initialised give:
+# by the last fold such a network has trained for hundreds of epochs, and from the second
+# fold on it has been trained on rows that are now in its test fold. That accounts for
+# both halves of our MLP gap: too few epochs for a freshly initialised network (which the
+# 1,000-epoch run shows on its own for the full-batch losses), and test rows seen in
+# training. We keep our reading (a fresh network per fold and loss): the paper's MLP rows
+# measure the carry-over, not the losses, and its SLP rows, which re-initialise, agree
+# with ours. The cells carry-over leaves open are in the table above.
