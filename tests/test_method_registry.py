@@ -196,6 +196,9 @@ FIGURE_SETS = {
     "astra": (30.0, definitions.EXPERIMENTS["astra"]["full"].methods),
     "hd40": (30.0, definitions.EXPERIMENTS["hd40"]["full"].methods),
     "anyloss": (20.0, tuple(f"slp-{loss}" for loss in methods.ANYLOSS_LOSS_NAMES)),
+    # chapter 7's baselines beside the ASTra experiment's methods (13 colours)
+    "baselines": (20.0, (*definitions.EXPERIMENTS["astra"]["full"].methods,
+                         *methods.methods_of("baseline"))),
 }
 
 

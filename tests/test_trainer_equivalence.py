@@ -157,6 +157,9 @@ def test_slp_bce_full_batch_sgd():
         # Keras' own Dice loss (keras.losses.Dice, with its epsilon) against the trainer's
         # 1 - soft F1 (identity step), mini-batches of 20%
         ("dice", LossSpec.dice(), 0.2, 4, 4),
+        # Keras' BinaryFocalCrossentropy (class balancing on, gamma 2, alpha 0.25), the
+        # focal baseline, mini-batches of 25%
+        ("focal", LossSpec.focal(), 0.25, 5, 5),
     ],
 )
 def test_mlp_minibatches(name, loss, batch_fraction, data_seed, seed):

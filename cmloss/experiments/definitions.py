@@ -52,6 +52,8 @@ __all__ = [
     "get_experiment",
     "load_config",
     "PROTOCOLS",
+    "ASTRA_PROBLEMS",
+    "BASELINE_METHODS",
     "ZSCORE_ROWS",
 ]
 
@@ -157,6 +159,13 @@ HD40_DATASETS = (
 )  # fmt: skip
 """The 40 HD-Ensemble files (``cmloss.data.list_datasets("hd-ensemble")``)."""
 
+ASTRA_PROBLEMS = ("skin-588", "skin-4000", "cod-763", "cod-3500", "ijcnn-971")
+"""The ASTra paper's five problems (experiment B)."""
+
+BASELINE_METHODS = methods_of("baseline")
+"""Chapter 7's baselines: threshold moving (BCE for G-mean and for MCC, GMN for G-mean),
+focal loss, class-weighted BCE, logistic regression with a tuned threshold, RUSBoost."""
+
 _ANYLOSS_METHODS = tuple(
     f"{arch}-{loss}" for arch in ("slp", "mlp") for loss in ANYLOSS_LOSS_NAMES
 )
@@ -166,7 +175,7 @@ EXPERIMENTS: dict[str, dict[str, Experiment]] = {
         "full": Experiment(
             "astra",
             "astra",
-            ("skin-588", "skin-4000", "cod-763", "cod-3500", "ijcnn-971"),
+            ASTRA_PROBLEMS,
             _ASTRA_METHODS,
             repeats=10,
             folds=5,
@@ -235,6 +244,28 @@ EXPERIMENTS: dict[str, dict[str, Experiment]] = {
             "astra",
             ("glass5", "shuttle-c2-vs-c4"),
             HD40_METHODS,
+            repeats=1,
+            max_folds=2,
+            epochs=30,
+            curve_stride=5,
+            full_loss_curve=False,
+        ),
+    },
+    "baselines": {
+        "full": Experiment(
+            "baselines",
+            "astra",
+            (*ASTRA_PROBLEMS, *HD40_DATASETS),
+            tuple(m for m in BASELINE_METHODS if m != "rusboost"),  # in astra and hd40
+            repeats=10,
+            curve_stride=50,
+            full_loss_curve=False,
+        ),
+        "quick": Experiment(
+            "baselines",
+            "astra",
+            ("glass5", "shuttle-c2-vs-c4"),
+            tuple(m for m in BASELINE_METHODS if m != "rusboost"),
             repeats=1,
             max_folds=2,
             epochs=30,

@@ -217,12 +217,20 @@ class NetworkMethod(Method):
         description: one line for ``list``.
         prepare: optional ``(X, y, train_rows, seed) -> TrainingSet`` run per fold
             (features in original units; scaling stays fitted on the fold's training rows).
+        tune_threshold: threshold moving: a registered metric name (e.g. ``"g_mean"``);
+            the decision threshold applied to the test fold is then the one that maximises
+            this metric on the validation fold's scores (:func:`cmloss.thresholds.tune`)
+            instead of the output's own (0.5). ``None`` (default): no tuning. Needs a
+            validation fold apart from the test fold (not the AnyLoss protocol). A unit
+            trains a network once for all its methods that ask for the same one (e.g.
+            ``bce`` and ``bce-tuned``).
     """
 
     name: str
     settings: Callable[[Context], dict]
     description: str = ""
     prepare: Callable[..., TrainingSet] | None = None
+    tune_threshold: str | None = None
     kind: str = field(default="network", init=False)
 
 
@@ -335,6 +343,44 @@ for _name, _label, _colour, _family, (_loss, _loss_label), _out in _ASTRA_PROTOC
     )
 
 
+# ------------------------------------------------------- baselines (threshold moving, ...)
+def _tuned_estimator_scores(fold: FoldData, metric: str, fit) -> Prediction:
+    """Fit on the training rows, tune the threshold on the validation rows' scores."""
+    from cmloss.thresholds import tune
+
+    model = fit(fold.X_train, fold.y_train)
+    val = model.predict_proba(fold.X_validation)[:, 1]
+    threshold = tune(fold.y_validation, val, metric).threshold
+    return Prediction(model.predict_proba(fold.X_test)[:, 1], threshold)
+
+
+def logistic_regression_tuned(fold: FoldData) -> Prediction:
+    """scikit-learn's ``LogisticRegression`` (defaults: L2, C = 1, lbfgs, up to 1,000
+    iterations) on the fold's z-scored training rows, with the decision threshold that
+    maximises G-mean on the validation rows' scores: the no-network floor."""
+    from sklearn.linear_model import LogisticRegression
+
+    return _tuned_estimator_scores(
+        fold, "g_mean", lambda X, y: LogisticRegression(max_iter=1000).fit(X, y)
+    )
+
+
+_BASELINES = (
+    # name, label, colour, loss, tune_threshold, prepare, what
+    ("bce-tuned", "BCE-tuned", "#000080", lambda L: L.bce(), "g_mean", None,
+     "BCE, threshold tuned for G-mean on the validation fold"),
+    ("bce-tuned-mcc", "BCE-tuned-MCC", "#cab2d6", lambda L: L.bce(), "mcc", None,
+     "BCE, threshold tuned for MCC on the validation fold"),
+    ("gmn-tuned", "GMN-tuned", "#ff00ff", lambda L: L.gmn(), "g_mean", None,
+     "GMN, threshold tuned for G-mean on the validation fold"),
+    ("focal", "Focal", "#222222", lambda L: L.focal(), None, None,
+     "Keras' binary focal cross-entropy, class balancing on (gamma 2, alpha 0.25)"),
+    ("bce-weighted", "BCE-weighted", "#ff9988", lambda L: L.bce(), None, "bce-weighted",
+     "BCE with scikit-learn's balanced class weights"),
+)  # fmt: skip
+"""Baselines on the ASTra protocol's network and training (sigmoid output, Adam 0.001,
+10,000 full-batch epochs, best-on-validation FNR_apx)."""
+
 RUSBOOST_TRIES = 10
 """Seeds :func:`rusboost` tries before giving up."""
 
@@ -374,6 +420,18 @@ def rusboost(fold: FoldData) -> Prediction:
 
 register_method(
     EstimatorMethod(
+        "logreg-tuned",
+        logistic_regression_tuned,
+        "logistic regression (scikit-learn defaults), threshold tuned for G-mean on the "
+        "validation fold",
+        label="LogReg-tuned",
+        colour="#005f5f",
+        family="baseline",
+    )
+)
+
+register_method(
+    EstimatorMethod(
         "rusboost",
         rusboost,
         "RUSBoost (imbalanced-learn defaults), fitted on the training folds",
@@ -400,7 +458,7 @@ _ANYLOSS_PAPER = (
     ("sol-f1", "SOL-F1", "#998811", lambda L: L.sol("f1")),
     ("sol-balanced_accuracy", "SOL-BAcc", "#44aa77", lambda L: L.sol("balanced_accuracy")),
     ("dice", "Dice", "#00bbff", lambda L: L.dice()),
-    ("bce-weighted", "BCE-weighted", "#ff6655", lambda L: L.bce()),
+    ("bce-weighted", "BCE-weighted", "#ff9988", lambda L: L.bce()),
     ("bce-smote", "BCE+SMOTE", "#aaaacc", lambda L: L.bce()),
     ("bce-undersampling", "BCE+RUS", "#882200", lambda L: L.bce()),
 )  # fmt: skip
@@ -430,6 +488,20 @@ _PREPARE = {
     "bce-smote": smote,
     "bce-undersampling": random_undersampling,
 }
+
+for _name, _label, _colour, _loss, _tune, _prepare, _what in _BASELINES:
+    register_method(
+        NetworkMethod(
+            _name,
+            _astra(_loss, "sigmoid"),
+            f"ASTra protocol baseline: {_what}",
+            prepare=_PREPARE[_prepare] if _prepare else None,
+            label=_label,
+            colour=_colour,
+            family="baseline",
+            tune_threshold=_tune,
+        )
+    )
 _BCE_LIKE = ("bce", "mse", *_PREPARE)
 _SLP_BCE_RATE = {"random": 0.2, "credit_card": 0.05, "breast_cancer": 0.05, "diabetes": 0.5}
 

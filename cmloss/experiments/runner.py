@@ -251,6 +251,14 @@ def network_members(experiment: Experiment, unit: Unit, data, splits):
     whole_file = _zscore_fit_rows(experiment, n_rows)
     for name, method, settings in _network_methods(experiment, unit, data.X.shape[1]):
         for split in splits:
+            if method.tune_threshold and (
+                split.validation.size == 0 or np.array_equal(split.validation, split.test)
+            ):
+                raise ExperimentError(
+                    f"method {name!r} tunes its threshold on the validation fold, but the "
+                    f"{experiment.protocol} protocol has no validation fold apart from the "
+                    "test fold; run it on the astra protocol (or hd40)."
+                )
             seed = member_seed(experiment, unit.repeat, split.fold)
             fold = {"train": split.train, "scale_rows": whole_file}
             if method.prepare is not None:
@@ -329,6 +337,56 @@ def _estimator_chunks(experiment, unit, data, splits) -> Iterator[Chunk]:
         yield Chunk(unit.dataset, name, unit.repeat, rows, {})
 
 
+def _spec_key(member: MemberSpec) -> tuple:
+    """Everything that determines a member's network (its fields but the tag)."""
+
+    def plain(value):
+        if isinstance(value, np.ndarray):
+            return (value.dtype.str, value.shape, value.tobytes())
+        if isinstance(value, tuple):
+            return tuple(plain(v) for v in value)
+        return value
+
+    return tuple(
+        (f.name, plain(getattr(member, f.name)))
+        for f in dataclasses.fields(member) if f.name != "tag"
+    )
+
+
+def _distinct_networks(members: Sequence[MemberSpec]):
+    """The members to train, and ``(member, index)`` pairs of members whose network is
+    that of ``distinct[index]`` (identical specs and seeds: e.g. ``bce`` and
+    ``bce-tuned`` on one fold), which are not trained twice."""
+    distinct, copies, seen = [], [], {}
+    for member in members:
+        key = _spec_key(member)
+        if key in seen:
+            copies.append((member, seen[key]))
+        else:
+            seen[key] = len(distinct)
+            distinct.append(member)
+    return distinct, copies
+
+
+def _tag_key(member: MemberSpec) -> tuple:
+    return member.tag["method"], member.tag["fold"]
+
+
+def _tuned_threshold(result, metric: str) -> float:
+    """Threshold moving: the threshold maximising ``metric`` on the validation scores of
+    the selected network. A network whose validation scores are not all finite (it
+    diverged) keeps its output's own threshold: its test scores are then not finite either,
+    and evaluation treats them by the library's NaN policy."""
+    from cmloss.thresholds import tune
+
+    scores = result.validation_scores
+    if not np.isfinite(scores).all():
+        return result.threshold
+    return tune(
+        result.validation_labels, scores, metric, sample_weight=result.validation_weights
+    ).threshold
+
+
 def train_carried_over(X, y, members: Sequence[MemberSpec], **kwargs) -> list:
     """:func:`cmloss.trainer.train_members` fold after fold (``Experiment.carry_over``):
     the members of the first fold start from their own initial weights, and every later
@@ -370,26 +428,33 @@ def unit_chunks(
         progress: told the unit's network-epochs as they are trained.
     """
     X, y, members = network_members(experiment, unit, data, splits)
+    distinct, copies = _distinct_networks(members)
     if progress is not None:
-        progress.start_unit(unit, sum(int(m.epochs) for m in members))
+        progress.start_unit(unit, sum(int(m.epochs) for m in distinct))
     if members:
         train = train_carried_over if experiment.carry_over else train_members
         results = train(
             X,
             y,
-            members,
+            distinct,
             budget_bytes=budget_bytes,
             curve_stride=experiment.curve_stride,
             progress=progress.epochs_done if progress is not None else None,
         )
+        trained = {_tag_key(r.member): r for r in results}
+        results += [
+            dataclasses.replace(trained[_tag_key(distinct[i])], member=m) for m, i in copies
+        ]
         by_method: dict[str, list] = {}
         for result in results:
             by_method.setdefault(result.member.tag["method"], []).append(result)
         split_of = {s.fold: s for s in splits}
         for name, group in by_method.items():
             rows = []
+            tune_for = get_method(name).tune_threshold
             for r in group:
                 split = split_of[r.member.tag["fold"]]
+                threshold = r.threshold if tune_for is None else _tuned_threshold(r, tune_for)
                 rows.append(
                     _row(
                         experiment,
@@ -398,7 +463,7 @@ def unit_chunks(
                         split,
                         data.y,
                         r.test_scores,
-                        r.threshold,
+                        threshold,
                         {
                             "n_train_used": r.member.train.size,
                             "epochs": r.member.epochs,

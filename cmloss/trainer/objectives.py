@@ -8,8 +8,9 @@ the member's class weight, exactly as Keras passes ``sample_weight``:
 * confusion-matrix losses take them as ``sample_weight`` (they enter the soft matrix);
   Keras' Dice is ``1 - F1`` of the soft matrix (identity step), without its epsilon;
 * BCE and MSE are per-row losses of :func:`cmloss.losses.binary_crossentropy` /
-  :func:`cmloss.losses.mean_squared_error`, reduced as Keras' ``"sum_over_batch_size"``:
-  ``sum(weight * loss) / number of rows``.
+  :func:`cmloss.losses.mean_squared_error`, and the focal loss Keras' own
+  ``keras.losses.binary_focal_crossentropy`` (class balancing on), reduced as Keras'
+  ``"sum_over_batch_size"``: ``sum(weight * loss) / number of rows``.
 
 Monitored metrics are those of :class:`cmloss.metrics.ConfusionMatrixMetric` with
 ``approximate=True``: a metric of :mod:`cmloss.core.cm_metrics` on
@@ -21,6 +22,7 @@ Monitored metrics are those of :class:`cmloss.metrics.ConfusionMatrixMetric` wit
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from cmloss.core import cm_metrics
@@ -62,8 +64,14 @@ def member_losses(loss: LossSpec, y, p, weight, n_rows):
             zero_division=loss.zero_division,
             axis=-1,
         )
-    fn = binary_crossentropy if loss.kind == "bce" else mean_squared_error
-    per_row = fn(y[..., None], p[..., None])
+    if loss.kind == "focal":
+        per_row = keras.losses.binary_focal_crossentropy(
+            y[..., None], p[..., None], apply_class_balancing=True, alpha=loss.alpha,
+            gamma=loss.gamma,
+        )
+    else:
+        fn = binary_crossentropy if loss.kind == "bce" else mean_squared_error
+        per_row = fn(y[..., None], p[..., None])
     return tf.reduce_sum(per_row * weight, axis=-1) / tf.maximum(n_rows, 1.0)
 
 

@@ -42,6 +42,12 @@ class MemberResult:
         train_loss: the training loss of every epoch (full resolution).
         best_value: the monitored validation value at the selected epoch (NaN without
             selection, or when no epoch could be selected).
+        validation_scores: model outputs with the selected parameters on the distinct
+            validation rows (identical rows are merged, see ``validation_weights``), for
+            threshold moving (:func:`cmloss.thresholds.tune`); empty without validation rows.
+        validation_labels: their labels.
+        validation_weights: how many validation rows each stands for (pass them to
+            ``tune(..., sample_weight=)``).
         fit_seconds: this member's share of its stack's wall time (stack time divided by
             the stack's members).
         stack_seconds: wall time of the whole stack (compilation included).
@@ -59,6 +65,9 @@ class MemberResult:
     curves: dict = field(repr=False)
     train_loss: np.ndarray = field(repr=False)
     best_value: float = float("nan")
+    validation_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    validation_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    validation_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     fit_seconds: float = 0.0
     stack_seconds: float = 0.0
     stack_members: int = 1

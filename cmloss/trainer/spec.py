@@ -43,7 +43,7 @@ OUTPUTS = ("sigmoid", "astra", "linear")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 #: What :class:`Selection` monitors on an ASTra member: the model (z) output or the raw one.
 SELECTION_OUTPUTS = ("z", "raw")
-LOSS_KINDS = ("bce", "mse", "dice", "confusion_matrix")
+LOSS_KINDS = ("bce", "mse", "dice", "focal", "confusion_matrix")
 
 
 def _choice(value, allowed, name):
@@ -114,17 +114,20 @@ class LossSpec:
     """A loss from :mod:`cmloss.losses`, applied per member by the library's functional
     forms (``confusion_matrix_loss``, ``binary_crossentropy``, ``mean_squared_error``).
 
-    Use the constructors: :meth:`bce`, :meth:`mse`, :meth:`dice`, :meth:`gmn`,
-    :meth:`anyloss`, :meth:`sol`, :meth:`confusion_matrix`.
+    Use the constructors: :meth:`bce`, :meth:`mse`, :meth:`dice`, :meth:`focal`,
+    :meth:`gmn`, :meth:`anyloss`, :meth:`sol`, :meth:`confusion_matrix`.
 
     Args:
-        kind: ``"bce"``, ``"mse"``, ``"dice"`` or ``"confusion_matrix"``.
+        kind: ``"bce"``, ``"mse"``, ``"dice"``, ``"focal"`` or ``"confusion_matrix"``.
         metric: for ``"confusion_matrix"``: a larger-is-better metric name of
             :data:`cmloss.core.cm_metrics.METRICS`, or ``"f_beta"`` with ``beta``.
         beta: F-beta's beta (only with ``metric="f_beta"``).
         soft_step: the soft step (a :class:`~cmloss.core.soft_steps.SoftStep`).
         zero_division: value of an undefined ratio (library policy).
         label: a short name for reports (default derived).
+        gamma: the focusing parameter of ``"focal"``.
+        alpha: the class-balancing weight of ``"focal"`` (positives weigh ``alpha``,
+            negatives ``1 - alpha``).
     """
 
     kind: str
@@ -133,6 +136,8 @@ class LossSpec:
     soft_step: soft_steps.SoftStep | None = None
     zero_division: float = 0.0
     label: str = ""
+    gamma: float | None = None
+    alpha: float | None = None
 
     def __post_init__(self):
         _choice(self.kind, LOSS_KINDS, "kind")
@@ -149,6 +154,10 @@ class LossSpec:
             object.__setattr__(self, "soft_step", soft_steps.get(self.soft_step))
         elif self.kind == "dice":
             object.__setattr__(self, "soft_step", soft_steps.Identity())
+        elif self.kind == "focal":
+            if self.gamma != 0:
+                check_positive(self.gamma, "gamma", what=" (or 0)")
+            check_probability(self.alpha, "alpha")
         check_probability(self.zero_division, "zero_division")
         if not self.label:
             object.__setattr__(self, "label", self._default_label())
@@ -179,6 +188,17 @@ class LossSpec:
         (weighted rows enter every sum); ``keras_loss()`` returns Keras' class itself.
         """
         return cls("dice", label="dice")
+
+    @classmethod
+    def focal(cls, gamma: float = 2.0, alpha: float = 0.25) -> LossSpec:
+        """Keras' binary focal cross-entropy with class balancing on
+        (:class:`keras.losses.BinaryFocalCrossentropy` with ``apply_class_balancing=True``):
+        ``-alpha (1 - p)^gamma log p`` for a positive and ``-(1 - alpha) p^gamma log(1 - p)``
+        for a negative, averaged over rows. The defaults are Keras' (and Lin et al.'s):
+        ``gamma = 2``, ``alpha = 0.25``, which weighs the (rare) positives *less* than the
+        negatives; the focusing term does the rebalancing.
+        """
+        return cls("focal", gamma=float(gamma), alpha=float(alpha), label="focal")
 
     @classmethod
     def gmn(cls) -> LossSpec:
@@ -230,6 +250,12 @@ class LossSpec:
             import keras
 
             return keras.losses.Dice()
+        if self.kind == "focal":
+            import keras
+
+            return keras.losses.BinaryFocalCrossentropy(
+                apply_class_balancing=True, alpha=self.alpha, gamma=self.gamma
+            )
         if self.metric == "f_beta":
             return losses.FBetaLoss(
                 beta=self.beta, soft_step=self.soft_step, zero_division=self.zero_division

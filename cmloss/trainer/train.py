@@ -156,6 +156,7 @@ def _run_stack(
     run = _run_loop(stack, program, progress, active)
     kept = {k: tf.constant(v) for k, v in run.kept.items()}
     scores = program.predict(kept, tf.constant(stack.views.test_X)).numpy()
+    val_scores = program.predict(kept, tf.constant(stack.views.val_X)).numpy()
     seconds = time.perf_counter() - t0
     _warn_about_selection(stack, run)
     epochs = strided_epochs(lay.epochs, stride)
@@ -167,6 +168,7 @@ def _run_stack(
         astra = member.output == "astra"
         b = float(networks.slope(run.kept[networks.SLOPE][v, m]).numpy()) if astra else None
         rows = stack.views.test_rows[v]
+        real = stack.views.val_weight[v] > 0  # padding rows weigh 0
         result = MemberResult(
             member=member,
             test_rows=rows,
@@ -179,6 +181,9 @@ def _run_stack(
             curves=_member_curves(run, lay, v, m, astra, epochs),
             train_loss=run.series["train_loss"][: lay.epochs, v, m].copy(),
             best_value=float(run.best_value[v, m]),
+            validation_scores=val_scores[v, m, real].copy(),
+            validation_labels=stack.views.val_y[v, real].copy(),
+            validation_weights=stack.views.val_weight[v, real].copy(),
             fit_seconds=seconds / max(active, 1),
             stack_seconds=seconds,
             stack_members=active,
