@@ -476,9 +476,9 @@ show(by_ir, index=False)
 # if no problem's test decides for that method.
 
 # %%
-base = None if QUICK_RERUN else load_run_or_none("baselines")
+base = None if QUICK_RERUN else load_run_or_none("baselines-first-look")
 if base is None:
-    display(Markdown("*The baselines need `results/baselines`; skipped here.*"))
+    display(Markdown("*The baselines need `results/baselines-first-look`; skipped here.*"))
 else:
     all_labels = {name: method.label for name, method in METHODS.items()}
     b_rows = reports.with_labels(base.rows, all_labels)
@@ -524,8 +524,11 @@ else:
 # GMN on G-mean (W / T / L / U {glue:md}`tuned_vs_gmn_wtl`) and
 # {glue:md}`tuned_matches_gmn_astra` GMN-ASTra ({glue:md}`tuned_vs_gmn_astra_wtl`).
 # Five problems are too few for a verdict across datasets; the 45-problem run
-# (`python -m cmloss.experiments run baselines --full --small-first`, about 18 hours on
-# one worker of this machine, `--plan` prints the estimate) will give the sign test.
+# (`python -m cmloss.experiments run baselines --full --small-first` into
+# `results/baselines`, about 18 hours on one worker of this machine; `--plan` prints the
+# estimate) will give the sign test. This first look is `run baselines --full --datasets
+# skin-588 skin-4000 cod-763 cod-3500 ijcnn-971 --repeats 2 --out
+# results/baselines-first-look`.
 
 # %% [markdown]
 # ## Conclusion
