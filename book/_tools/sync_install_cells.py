@@ -9,6 +9,7 @@ when it is not importable (Colab, Binder)::
     except ImportError:  # Colab, Binder: install cmloss from its repository
         %pip install -q "cmloss[book] @ git+<repository.url>"
         import cmloss
+    __import__("keras")  # loads TensorFlow in this cell, which hides its start-up log lines
 
 After changing the address, run (from anywhere)::
 
@@ -40,6 +41,11 @@ PACKAGE_SPEC = "cmloss[book]"
 # The install cell's stderr (pip's progress, TensorFlow's start-up log on first import) is
 # noise in the book; myst-nb drops it for cells with this tag. Colab still shows it.
 INSTALL_CELL_TAGS = ["remove-stderr"]
+# TensorFlow 2.21 prints C++ start-up lines (absl) on its first import whatever
+# TF_CPP_MIN_LOG_LEVEL says; importing Keras in the tagged install cell keeps them there.
+KERAS_IMPORT = (
+    '__import__("keras")  # loads TensorFlow in this cell, which hides its start-up log lines'
+)
 
 __all__ = [
     "ROOT",
@@ -72,7 +78,8 @@ def install_cell_source(url: str) -> str:
         "    import cmloss\n"
         "except ImportError:  # Colab, Binder: install cmloss from its repository\n"
         f'    %pip install -q "{PACKAGE_SPEC} @ git+{url}"\n'
-        "    import cmloss"
+        "    import cmloss\n"
+        f"{KERAS_IMPORT}"
     )
 
 
