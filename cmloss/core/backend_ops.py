@@ -14,7 +14,7 @@ import math
 import keras
 from keras import ops
 
-__all__ = ["sin_pi"]
+__all__ = ["mean", "sin_pi"]
 
 # Taylor coefficients of sin(x) = x - x^3/3! + x^5/5! - ..., up to x^25: for |x| <= pi/2
 # the first omitted term is below 2e-23, far under float64's rounding.
@@ -24,6 +24,32 @@ _SIN_COEFFS = [(-1.0) ** k / math.factorial(2 * k + 1) for k in range(13)]
 def _keeps_dtype(x) -> bool:
     dtype = keras.backend.standardize_dtype(x.dtype)
     return keras.backend.result_type(dtype, float) == dtype
+
+
+def _float64_demoted(x) -> bool:
+    """``x`` is float64 and Keras' promotion maps float64 to float32 on this backend."""
+    return (
+        keras.backend.standardize_dtype(x.dtype) == "float64"
+        and keras.backend.result_type("float64") != "float64"
+    )
+
+
+def mean(x, axis=None):
+    """``ops.mean``, but a float64 mean is accumulated in float64 on every backend.
+
+    Keras' JAX ``mean`` accumulates in ``result_type(dtype, "float32")``, which is float32
+    for float64 input (then casts back), so a float64 loss would carry float32 rounding.
+    There ``sum / count`` is used instead; elsewhere ``ops.mean`` itself.
+    """
+    x = ops.convert_to_tensor(x)
+    if not _float64_demoted(x):
+        return ops.mean(x, axis=axis)
+    if axis is None:
+        count = math.prod(x.shape)
+    else:
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        count = math.prod(x.shape[a] for a in axes)
+    return ops.sum(x, axis=axis) / ops.convert_to_tensor(count, dtype=x.dtype)
 
 
 def sin_pi(s):

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 
 from keras import ops
 
+from cmloss.core import backend_ops
 from cmloss.core.validation import AVERAGES
 
 __all__ = [
@@ -206,7 +207,7 @@ def average_over_labels(score: Callable, tn, fp, fn, tp, average="macro",
     if average is None:
         return per_label
     if average == "macro" or tuple(per_label.shape)[-1:] == (1,):  # one label: its value
-        return ops.mean(per_label, axis=-1)
+        return backend_ops.mean(per_label, axis=-1)  # float64 stays float64 (JAX, torch)
     support = tp + fn  # "weighted"
     # a label without positives has weight 0 (an infinite e-ratio too), NaN stays NaN
     ignored = ops.where(ops.isnan(per_label), per_label, ops.zeros_like(per_label))
