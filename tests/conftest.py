@@ -61,10 +61,15 @@ def pytest_pycollect_makemodule(module_path: Path, parent):
 
 def pytest_collection_modifyitems(config, items):
     """Mark the tests of the TensorFlow-only files ``tensorflow_only`` (under TensorFlow,
-    where they run; ``-m "not tensorflow_only"`` deselects them)."""
+    where they run; ``-m "not tensorflow_only"`` deselects them), and skip single tests
+    marked ``tensorflow_only`` in a backend-neutral file under another backend."""
     for item in items:
         if item.path.name in TENSORFLOW_ONLY_FILES:
             item.add_marker(pytest.mark.tensorflow_only)
+        elif BACKEND != "tensorflow" and (mark := item.get_closest_marker("tensorflow_only")):
+            why = mark.kwargs.get("reason", "needs TensorFlow itself")
+            item.add_marker(pytest.mark.skip(
+                reason=f"tensorflow_only: {why}; not run under KERAS_BACKEND={BACKEND}"))
 
 
 def pytest_report_header(config):
