@@ -22,7 +22,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn import metrics as skm
 
 import cmloss
-from cmloss.core import cm_metrics
+from cmloss.core import backend_ops, cm_metrics
 from cmloss.core.confusion import ConfusionMatrix, confusion_matrix, soft_confusion_matrix
 from cmloss.core.evaluation import evaluate
 from cmloss.core.soft_steps import (
@@ -136,6 +136,22 @@ def test_cosine_threshold_is_the_raised_cosine_cdf():
     numeric = (np64(step(t + h)) - np64(step(t - h))) / (2 * h)
     density = (1 + np.cos(np.pi * (t - mu) / delta)) / (2 * delta)
     np.testing.assert_allclose(numeric, density, rtol=1e-7)
+
+
+def test_backend_ops_keep_float64_on_every_backend():
+    # Keras computes ops.sin and ops.mean of float64 in float32 except on TensorFlow
+    s = np.linspace(-1.0, 1.0, 4001)
+    got = keras.ops.convert_to_numpy(backend_ops.sin_pi(s))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, np.sin(np.pi * s), rtol=0, atol=1e-15)
+    assert keras.ops.convert_to_numpy(backend_ops.sin_pi(s.astype("float32"))).dtype == np.float32
+    x = np.random.default_rng(0).uniform(size=(3, 1000)) + 1e4
+    m = keras.ops.convert_to_numpy(backend_ops.mean(x, axis=-1))
+    assert m.dtype == np.float64
+    np.testing.assert_allclose(m, x.mean(axis=-1), rtol=1e-15)
+    assert float(keras.ops.convert_to_numpy(backend_ops.mean(x))) == pytest.approx(
+        x.mean(), rel=1e-15
+    )
 
 
 def test_soft_step_lookup_and_config_round_trip():
