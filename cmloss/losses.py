@@ -58,7 +58,7 @@ import math
 import keras
 from keras import ops
 
-from cmloss.core import cm_metrics, soft_steps
+from cmloss.core import backend_ops, cm_metrics, soft_steps
 from cmloss.core.astra import z_transform
 from cmloss.core.confusion import label_confusion_matrices, one_hot_labels, soft_confusion_matrix
 from cmloss.core.validation import (
@@ -206,16 +206,25 @@ def binary_crossentropy(y_true, y_pred, threshold: float = 0.5, from_logits: boo
         logits = y_pred
         if threshold != 0.5:
             logits = logits - math.log(threshold / (1.0 - threshold))
-        return keras.losses.binary_crossentropy(y_true, logits, from_logits=True)
+        return _bce(y_true, logits, from_logits=True)
     eps = keras.config.epsilon()
     y_pred = ops.clip(y_pred, eps, 1.0 - eps)
-    return keras.losses.binary_crossentropy(y_true, _scores(y_pred, threshold, False))
+    return _bce(y_true, _scores(y_pred, threshold, False), from_logits=False)
+
+
+def _bce(y_true, y_pred, from_logits):
+    """``keras.losses.binary_crossentropy`` (the mean over the last axis of
+    ``ops.binary_crossentropy``), with a float64 mean accumulated in float64 on every
+    backend (:func:`cmloss.core.backend_ops.mean`)."""
+    return backend_ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits), axis=-1)
 
 
 def mean_squared_error(y_true, y_pred, threshold: float = 0.5, from_logits: bool = False):
     """Squared error of the z-transformed prediction, mean over the last axis."""
     y_true, y_pred = _match_rank(y_true, y_pred)
-    return ops.mean(ops.square(_scores(y_pred, threshold, from_logits) - y_true), axis=-1)
+    return backend_ops.mean(
+        ops.square(_scores(y_pred, threshold, from_logits) - y_true), axis=-1
+    )
 
 
 def _check_common(threshold, zero_division):

@@ -15,14 +15,14 @@ from fractions import Fraction
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from conftest import BACKEND, gradients
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn import metrics as skm
 
 import cmloss
-from cmloss.core import cm_metrics
+from cmloss.core import backend_ops, cm_metrics
 from cmloss.core.confusion import ConfusionMatrix, confusion_matrix, soft_confusion_matrix
 from cmloss.core.evaluation import evaluate
 from cmloss.core.soft_steps import (
@@ -50,19 +50,31 @@ def metric_values(cm, zero_division=0.0) -> dict[str, float]:
     }
 
 
-@tf.function(reduce_retracing=True)
-def _all_metrics_graph(tn, fp, fn, tp, zero_division):
+def _all_metrics(tn, fp, fn, tp, zero_division):
     return {
         name: spec.fn(tn, fp, fn, tp, zero_division=zero_division)
         for name, spec in cm_metrics.METRICS.items()
     }
 
 
-def metric_values_fast(cm, zero_division=0.0) -> dict[str, float]:
-    """The same, as one traced graph (eager TF is slow on 2 cores; property tests)."""
-    cells = [tf.convert_to_tensor(np.float64(np64(c))) for c in cm]
-    out = _all_metrics_graph(*cells, tf.constant(zero_division, tf.float64))
-    return {name: float(v.numpy()) for name, v in out.items()}
+if BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    _all_metrics_graph = tf.function(_all_metrics, reduce_retracing=True)
+
+    def metric_values_fast(cm, zero_division=0.0) -> dict[str, float]:
+        """The same, as one traced graph (eager TF is slow on 2 cores; property tests)."""
+        cells = [tf.convert_to_tensor(np.float64(np64(c))) for c in cm]
+        out = _all_metrics_graph(*cells, tf.constant(zero_division, tf.float64))
+        return {name: float(v.numpy()) for name, v in out.items()}
+
+else:
+
+    def metric_values_fast(cm, zero_division=0.0) -> dict[str, float]:
+        """The same, eagerly (only TensorFlow needs tracing to be fast)."""
+        cells = [np.float64(np64(c)) for c in cm]
+        out = _all_metrics(*cells, np.float64(zero_division))
+        return {name: float(np64(v)) for name, v in out.items()}
 
 
 def cm64(tn, fp, fn, tp) -> ConfusionMatrix:
@@ -124,6 +136,22 @@ def test_cosine_threshold_is_the_raised_cosine_cdf():
     numeric = (np64(step(t + h)) - np64(step(t - h))) / (2 * h)
     density = (1 + np.cos(np.pi * (t - mu) / delta)) / (2 * delta)
     np.testing.assert_allclose(numeric, density, rtol=1e-7)
+
+
+def test_backend_ops_keep_float64_on_every_backend():
+    # Keras computes ops.sin and ops.mean of float64 in float32 except on TensorFlow
+    s = np.linspace(-1.0, 1.0, 4001)
+    got = keras.ops.convert_to_numpy(backend_ops.sin_pi(s))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, np.sin(np.pi * s), rtol=0, atol=1e-15)
+    assert keras.ops.convert_to_numpy(backend_ops.sin_pi(s.astype("float32"))).dtype == np.float32
+    x = np.random.default_rng(0).uniform(size=(3, 1000)) + 1e4
+    m = keras.ops.convert_to_numpy(backend_ops.mean(x, axis=-1))
+    assert m.dtype == np.float64
+    np.testing.assert_allclose(m, x.mean(axis=-1), rtol=1e-15)
+    assert float(keras.ops.convert_to_numpy(backend_ops.mean(x))) == pytest.approx(
+        x.mean(), rel=1e-15
+    )
 
 
 def test_soft_step_lookup_and_config_round_trip():
@@ -554,19 +582,16 @@ def test_e_ratio_rules():
     "cm", [NO_POSITIVES, NO_NEGATIVES, EMPTY, NO_PREDICTED_POSITIVES, HAND], ids=str
 )
 def test_metric_gradients_are_finite_everywhere(name, cm):
-    cells = [tf.Variable(c, dtype=tf.float64) for c in cm]
-    with tf.GradientTape() as tape:
-        value = cm_metrics.METRICS[name].fn(*cells)
-    grads = tape.gradient(value, cells)
+    _, grads = gradients(cm_metrics.METRICS[name].fn, [np.float64(c) for c in cm])
     for g in grads:
         assert g is None or np.all(np.isfinite(np64(g))), (name, cm, grads)
 
 
 def test_undefined_ratio_has_zero_gradient():
-    cells = [tf.Variable(c, dtype=tf.float64) for c in NO_POSITIVES]
-    with tf.GradientTape() as tape:
-        value = cm_metrics.recall(*cells, zero_division=0.5)
-    grads = tape.gradient(value, cells)
+    _, grads = gradients(
+        lambda *cells: cm_metrics.recall(*cells, zero_division=0.5),
+        [np.float64(c) for c in NO_POSITIVES],
+    )
     assert all(g is None or float(np64(g)) == 0.0 for g in grads)
 
 

@@ -16,7 +16,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from conftest import gradients
 from keras import ops
 
 import cmloss
@@ -57,6 +57,12 @@ def network(head: str, seed: int = 0, n_in: int = 4) -> keras.Model:
 # ------------------------------------------------------------------- end to end
 
 
+def _initial_e_ratio(model, x, y) -> float:
+    e_ratio = metrics.ERatioApx()
+    e_ratio.update_state(y, model(x))
+    return float(np64(e_ratio.result()))
+
+
 @pytest.fixture(scope="module")
 def gmn_astra_run():
     """GMN-ASTra, full batch, with the adaptive slope rate and best-on-validation; and
@@ -65,7 +71,11 @@ def gmn_astra_run():
     x_val, y_val = imbalanced(1000, 10, seed=1)
     epochs, lr = 60, 5e-2
 
-    model = network("astra")
+    # The first network seed whose initial training e-ratio exceeds 1, so that Eq. 10 is
+    # exercised both ways (test_slope_learning_rate_follows_eq_10). Initial weights come
+    # from the backend's random stream: seed 0 on TensorFlow, another seed on JAX.
+    seed = next(s for s in range(10) if _initial_e_ratio(network("astra", seed=s), x, y) > 1)
+    model = network("astra", seed=seed)
     initial_slope = find_slope(model)
     model.compile(
         loss=losses.GMN(),
@@ -84,7 +94,7 @@ def gmn_astra_run():
         callbacks=[callbacks.AdaptiveSlopeRate(), best],
     ).history
 
-    baseline = network("sigmoid")
+    baseline = network("sigmoid", seed=seed)
     baseline.compile(
         loss="binary_crossentropy", optimizer=keras.optimizers.Adam(lr), jit_compile=False
     )
@@ -246,10 +256,9 @@ def test_slope_learning_rate_applies_to_the_slope_only():
     x, y = imbalanced(64, 8, seed=5)
     optimizer = optimizers.SGD(learning_rate=0.1, slope_learning_rate=0.5)
     loss = losses.GMN()
-    with tf.GradientTape() as tape:
-        value = loss(y, model(x))
     variables = model.trainable_variables
-    grads = tape.gradient(value, variables)
+    _, grads = gradients(lambda: loss(y, model(x)), [], variables)
+    grads = [g.astype(keras.backend.standardize_dtype(v.dtype)) for g, v in zip(grads, variables)]
     before = [np64(v) for v in variables]
     optimizer.apply_gradients(zip(grads, variables))
     slope_var = layers.find_astra_layers(model)[0].beta
@@ -536,6 +545,7 @@ JAX_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.tensorflow_only(reason="compares this TensorFlow process with a JAX subprocess")
 def test_jax_backend_agrees_with_tensorflow():
     try:
         import jax  # noqa: F401

@@ -45,8 +45,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from keras import ops
 
+from cmloss.core import backend_ops
 from cmloss.core.validation import AVERAGES
 
 __all__ = [
@@ -57,7 +59,10 @@ __all__ = [
 
 
 def _cells(tn, fp, fn, tp):
-    cells = [ops.convert_to_tensor(c) for c in (tn, fp, fn, tp)]
+    # a NumPy scalar keeps its dtype: Keras' torch backend reads np.float64 (a subclass of
+    # Python float) as a Python float, i.e. floatx
+    cells = [ops.convert_to_tensor(np.asarray(c) if isinstance(c, np.generic) else c)
+             for c in (tn, fp, fn, tp)]
     dtype = next((c.dtype for c in cells if "float" in str(c.dtype)), "float32")
     return [ops.cast(c, dtype) for c in cells]
 
@@ -206,7 +211,7 @@ def average_over_labels(score: Callable, tn, fp, fn, tp, average="macro",
     if average is None:
         return per_label
     if average == "macro" or tuple(per_label.shape)[-1:] == (1,):  # one label: its value
-        return ops.mean(per_label, axis=-1)
+        return backend_ops.mean(per_label, axis=-1)  # float64 stays float64 (JAX, torch)
     support = tp + fn  # "weighted"
     # a label without positives has weight 0 (an infinite e-ratio too), NaN stays NaN
     ignored = ops.where(ops.isnan(per_label), per_label, ops.zeros_like(per_label))

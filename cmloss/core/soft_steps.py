@@ -28,6 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from cmloss.core.backend_ops import sin_pi
 from cmloss.core.validation import check_L, check_positive, check_probability
 
 __all__ = [
@@ -168,8 +169,9 @@ class CosineThreshold(SoftStep):
         mu = ops.convert_to_tensor(self.mu, dtype=p.dtype)
         delta = ops.convert_to_tensor(self.delta, dtype=p.dtype)
         s = ops.clip((p - mu) / delta, -1.0, 1.0)
-        # sin(+-pi) is not exactly 0 in floating point: clip so F stays in [0, 1]
-        return ops.clip(0.5 + 0.5 * s + ops.sin(math.pi * s) / (2.0 * math.pi), 0.0, 1.0)
+        # sin(+-pi) is not exactly 0 in floating point: clip so F stays in [0, 1]. sin_pi,
+        # not ops.sin: Keras' ops.sin computes float64 in float32 except on TensorFlow.
+        return ops.clip(0.5 + 0.5 * s + sin_pi(s) / (2.0 * math.pi), 0.0, 1.0)
 
     def get_config(self) -> dict:
         return {"mu": self.mu, "delta": self.delta}
