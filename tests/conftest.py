@@ -21,6 +21,7 @@ import pytest  # noqa: E402
 # trainer (cmloss.trainer, TensorFlow by design), the experiments built on it, and files
 # importing TensorFlow directly. Under another backend they are skipped, not run.
 TENSORFLOW_ONLY_FILES = frozenset({
+    "test_baselines.py",
     "test_book.py",
     "test_cli.py",
     "test_data.py",
