@@ -575,7 +575,8 @@ if candidates:
 # ### The ledger
 #
 # Every cell of Table 2 more than one of the paper's standard deviations from our mean, with
-# the candidate that explains it under C1, or what was tried:
+# the candidates that explain it under C1, or how many candidates changed it and which
+# came closest (every candidate's share is in the table before):
 
 # %%
 if candidates:
@@ -593,7 +594,7 @@ if candidates:
         best=("moved_fraction", "max"), explained=("explains", "sum"), cells=("explains", "size"))
     glue("candidate_summary", "; ".join(
         f"{name} closes at most {row.best:.0%} of a gap it touches and explains "
-        f"{int(row.explained)} of the {row.cells} gap cells it changes"
+        f"{int(row.explained)} of the {int(row.cells)} gap cells it changes"
         for name, row in best.iterrows()), display=False)
     names = adopted.loc[adopted["adopt"], "candidate"].tolist()
     glue("c2_sentence", "none meets C2, so every result in this book stays under our reading"
@@ -608,6 +609,6 @@ if candidates:
 # candidate: {glue:text}`candidate_summary`. Of the {glue:text}`n_candidates` candidates,
 # {glue:text}`c2_sentence`. The early-selection explanation of the previous section is
 # therefore at best partly supported: C1 asks for half of a gap, and the table above shows
-# how much each start epoch closes. What remains open is listed as "not explained" with
-# what was tried; the next candidates (min-max scaling, mini-batches) are in the issue
-# tracker.
+# how much each start epoch closes. What remains open is listed as "not explained", with
+# the candidate that came closest; the next candidates (min-max scaling, mini-batches) are
+# in the issue tracker.

@@ -38,7 +38,7 @@ def test_c1_half_way_towards_the_paper_explains_a_gap():
         assert effects["explains"].tolist() == [explains], cand_value
         assert effects["moved_fraction"].iloc[0] == pytest.approx((cand_value - 0.5) / 0.5)
     table = ledger.ledger_table(_comparison(0.5, 1.0), effects, ["c"])
-    assert table["cause found"].iloc[0] == "not explained (tried: c, closes -20%)"
+    assert table["cause found"].iloc[0] == "not explained (1 tried; closest: c, -20%)"
 
 
 def test_cells_within_one_std_are_not_in_the_ledger():

@@ -118,7 +118,7 @@ def adoption(paired: pd.DataFrame, *, min_problems_up: int = 3,
 def ledger_table(comparison: pd.DataFrame, effects: pd.DataFrame,
                  tried: list[str]) -> pd.DataFrame:
     """Every cell beyond one paper std with the candidates that explain it (C1), or
-    ``"not explained"`` and what was tried.
+    ``"not explained"`` with how many candidates changed it and the one that came closest.
 
     Args:
         comparison: :func:`cmloss.stats.reports.astra_comparison` of our full rows.
@@ -134,9 +134,10 @@ def ledger_table(comparison: pd.DataFrame, effects: pd.DataFrame,
         if len(explaining):
             cause = "; ".join(f"{e.candidate} (closes {e.moved_fraction:.0%})"
                               for e in explaining.itertuples())
-        elif len(mine):
-            cause = "not explained (tried: " + "; ".join(
-                f"{e.candidate}, closes {e.moved_fraction:.0%}" for e in mine.itertuples()) + ")"
+        elif len(mine):  # every candidate's share is in ``effects``; name the closest
+            best = mine.loc[mine["moved_fraction"].idxmax()]
+            cause = (f"not explained ({len(mine)} tried; closest: {best.candidate}, "
+                     f"{best.moved_fraction:.0%})")
         else:
             cause = f"not explained (no candidate changes this method; tried: {', '.join(tried)})"
         rows.append({"dataset": gap.dataset, "method": gap.method, "metric": gap.metric,
