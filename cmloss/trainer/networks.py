@@ -365,7 +365,8 @@ def output_head(o, output: str, beta=None):
     :class:`cmloss.layers.ASTra`, ``sigmoid(astra_z_logit(o, b))`` with ``b`` from
     ``beta``, whose shape must broadcast against ``o`` (e.g. ``beta[:, None]``);
     :data:`ASTRA_RAW`: the Eq. 4 value ``ASTra(o, b)`` (the layer's ``output="astra"``),
-    which only best-on-validation reads (``Selection(output="raw")``).
+    which only the monitors read (``Selection(output="raw")`` and
+    ``AdaptiveSlope(output="raw")``), never a loss.
     """
     if output == "sigmoid":
         return keras.ops.sigmoid(o)
