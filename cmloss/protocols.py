@@ -52,6 +52,7 @@ __all__ = [
     "Repeat",
     "Split",
     "ZScore",
+    "MinMax",
     "anyloss_splits",
     "astra_repeats",
     "astra_splits",
@@ -389,6 +390,32 @@ class ZScore:
                 f"X must be 2-D with {self.mean.shape[0]} columns, got shape {X.shape}"
             )
         return (X - self.mean) / self.scale
+
+
+@dataclass(frozen=True, eq=False)
+class MinMax(ZScore):
+    """Per-column min-max scaling ``(X - min) / (max - min)`` to [0, 1] on the fitting rows
+    (rows outside them may fall outside [0, 1]); ``mean`` holds the column minima and
+    ``scale`` the ranges, 1 where a column is constant there."""
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> MinMax:
+        """Estimate the minima and ranges from ``X`` (the training rows only).
+
+        Raises:
+            ValueError: ``X`` is not 2-D or has no rows.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D, got shape {X.shape}")
+        if X.shape[0] == 0:
+            raise ValueError("cannot fit min-max scaling on zero rows")
+        low = X.min(axis=0)
+        span = np.ptp(X, axis=0)
+        scale = np.where(span == 0, 1.0, span)
+        low.setflags(write=False)
+        scale.setflags(write=False)
+        return cls(mean=low, scale=scale)
 
 
 def fit_zscore(X: np.ndarray, rows: np.ndarray | None = None) -> ZScore:

@@ -164,8 +164,10 @@ _CHANGES = {  # candidate: our reading's settings -> the candidate's
     "raw-monitor": _raw_monitor,  # 2: FNR_apx of the raw ASTra output selects
     "tau-floor": lambda settings: {**settings, "tau_min": 0.05},  # 4: the paper's lowest tau
     "raw-input": lambda settings: {**settings, "standardize": False},  # 1: the files' units
+    "minmax-input": lambda settings: {**settings, "standardize": "minmax"},  # 1: min-max
 }
-_METHODS_OF = {"raw-input": ("bce", "gmn", "bce-astra", "gmn-astra")}  # default: the ASTra two
+_FOUR = ("bce", "gmn", "bce-astra", "gmn-astra")
+_METHODS_OF = {"raw-input": _FOUR, "minmax-input": _FOUR}  # default: the ASTra two
 
 
 @pytest.mark.parametrize("candidate", sorted(_CHANGES))

@@ -216,3 +216,26 @@ def test_member_checks():
     no_val = _member(tr, np.array([], np.int64), te)
     assert no_val.selection is None
     assert dataclasses.replace(_member(tr, va, te), batch_fraction=0.1).batch_size() == 12
+
+
+def test_minmax_scaling_is_the_unscaled_member_on_minmax_scaled_features():
+    """``standardize="minmax"`` (ledger candidate 1) trains the network that
+    ``standardize=False`` trains on features scaled by hand to [0, 1] with the minima and
+    ranges of the training rows (scikit-learn's ``MinMaxScaler``); a z-scored member
+    trained beside it leaves it unchanged, and a wrong value is refused."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y, tr, va, te = _problem()
+    X = X * [1.0, 50.0, 0.01] + [0.0, 200.0, -3.0]
+    member = _member(tr, va, te, standardize="minmax")
+    by_hand = MinMaxScaler().fit(X[tr]).transform(X)
+    assert by_hand[tr].min() == 0.0 and by_hand[tr].max() == 1.0
+    (mine,) = train_members(X, y, [member])
+    (theirs,) = train_members(by_hand, y, [dataclasses.replace(member, standardize=False)])
+    _close(mine, theirs, atol=1e-5)
+    zscored, both = train_members(X, y, [dataclasses.replace(member, standardize=True), member])
+    np.testing.assert_allclose(both.test_scores, mine.test_scores, rtol=0, atol=1e-6)
+    assert not np.allclose(zscored.test_scores, mine.test_scores, atol=1e-3)
+    message = r"standardize must be True \(z-scoring\), 'minmax' or False"
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(member, standardize="robust")

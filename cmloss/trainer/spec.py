@@ -420,7 +420,9 @@ class MemberSpec:
             (``None``: full batch). The batch size is ``max(1, round(f * n_train))``.
         batch_order_seed: seed of the per-epoch shuffling (default ``seed``).
         seed: seed of the initial weights.
-        standardize: z-score features with statistics of the training rows only.
+        standardize: how features are scaled, with statistics of the training rows only
+            (or ``scale_rows``): ``True`` (z-scoring), ``"minmax"`` (each feature to
+            [0, 1] by its minimum and maximum there) or ``False`` (the files' units).
         scale_rows: the rows whose statistics z-score the features (default ``train``;
             a resampled training set passes the original training rows here, so scaling
             is fitted before resampling, as a user would do).
@@ -443,7 +445,7 @@ class MemberSpec:
     batch_fraction: float | None = None
     batch_order_seed: int | None = None
     seed: int = 0
-    standardize: bool = True
+    standardize: bool | str = True
     scale_rows: np.ndarray | None = None
     class_weight: tuple[float, float] | None = None
     selection: Selection | None = field(default_factory=Selection)
@@ -470,6 +472,11 @@ class MemberSpec:
                     f"tau_init must be >= tau_min; got tau_init={self.tau_init!r}, "
                     f"tau_min={self.tau_min!r}."
                 )
+        if self.standardize not in (True, False, "minmax"):
+            raise ValueError(
+                "standardize must be True (z-scoring), 'minmax' or False; got "
+                f"standardize={self.standardize!r}."
+            )
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ValueError(f"epochs must be an int >= 1; got epochs={self.epochs!r}.")
         if self.batch_fraction is not None:

@@ -211,8 +211,8 @@ def train_members(
     loss, output, optimizer state, learning rate, seed and best-on-validation snapshot.
 
     Args:
-        X: shared features ``(n, d)`` (unscaled; each member z-scores on its training rows
-            when ``standardize``).
+        X: shared features ``(n, d)`` (unscaled; each member scales them on its training
+            rows as its ``standardize`` says).
         y: labels ``(n,)`` in {0, 1} (1 = minority).
         members: the members.
         budget_bytes: memory budget of one stack.

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cmloss.protocols import fit_zscore
+from cmloss.protocols import MinMax, fit_zscore
 from cmloss.trainer.spec import MemberSpec
 
 __all__ = ["ViewSet", "view_key", "build_views", "round_rows", "ROW_QUANTUM"]
@@ -46,7 +46,7 @@ def view_key(member: MemberSpec) -> tuple:
         member.train.tobytes(),
         member.validation.tobytes(),
         member.test.tobytes(),
-        bool(member.standardize),
+        member.standardize,
         None if member.scale_rows is None else member.scale_rows.tobytes(),
     )
 
@@ -94,10 +94,14 @@ class ViewSet:
 
 
 def _scaled(X: np.ndarray, member: MemberSpec):
-    if not member.standardize:
+    if member.standardize is False:
         return lambda rows: np.asarray(X[rows], np.float64)
-    zscore = fit_zscore(X, member.train if member.scale_rows is None else member.scale_rows)
-    return lambda rows: zscore.transform(X[rows])
+    fit_rows = member.train if member.scale_rows is None else member.scale_rows
+    if member.standardize == "minmax":
+        scaler = MinMax.fit(np.asarray(X)[fit_rows])
+    else:
+        scaler = fit_zscore(X, fit_rows)
+    return lambda rows: scaler.transform(X[rows])
 
 
 def _distinct(X: np.ndarray, y: np.ndarray, rows: np.ndarray):
