@@ -362,15 +362,21 @@ class ZScore:
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D, got shape {X.shape}")
         if X.shape[0] == 0:
-            raise ValueError("cannot fit z-scoring on zero rows")
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
-        constant = (np.ptp(X, axis=0) == 0) | (std == 0)
-        mean = np.where(constant, X[0], mean)
-        scale = np.where(constant, 1.0, std)
+            raise ValueError(f"cannot fit {cls._WHAT} on zero rows")
+        mean, scale = cls._statistics(X)
         mean.setflags(write=False)
         scale.setflags(write=False)
         return cls(mean=mean, scale=scale)
+
+    _WHAT = "z-scoring"
+
+    @staticmethod
+    def _statistics(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Column means and standard deviations (a constant column: its value and 1)."""
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        constant = (np.ptp(X, axis=0) == 0) | (std == 0)
+        return np.where(constant, X[0], mean), np.where(constant, 1.0, std)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Apply the fitted statistics.
@@ -398,24 +404,13 @@ class MinMax(ZScore):
     (rows outside them may fall outside [0, 1]); ``mean`` holds the column minima and
     ``scale`` the ranges, 1 where a column is constant there."""
 
-    @classmethod
-    def fit(cls, X: np.ndarray) -> MinMax:
-        """Estimate the minima and ranges from ``X`` (the training rows only).
+    _WHAT = "min-max scaling"
 
-        Raises:
-            ValueError: ``X`` is not 2-D or has no rows.
-        """
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D, got shape {X.shape}")
-        if X.shape[0] == 0:
-            raise ValueError("cannot fit min-max scaling on zero rows")
-        low = X.min(axis=0)
+    @staticmethod
+    def _statistics(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Column minima and ranges (a constant column: range 1)."""
         span = np.ptp(X, axis=0)
-        scale = np.where(span == 0, 1.0, span)
-        low.setflags(write=False)
-        scale.setflags(write=False)
-        return cls(mean=low, scale=scale)
+        return X.min(axis=0), np.where(span == 0, 1.0, span)
 
 
 def fit_zscore(X: np.ndarray, rows: np.ndarray | None = None) -> ZScore:
