@@ -344,25 +344,18 @@ for _name, _label, _colour, _family, (_loss, _loss_label), _out in _ASTRA_PROTOC
 
 
 # ------------------------------------------------------- baselines (threshold moving, ...)
-def _tuned_estimator_scores(fold: FoldData, metric: str, fit) -> Prediction:
-    """Fit on the training rows, tune the threshold on the validation rows' scores."""
-    from cmloss.thresholds import tune
-
-    model = fit(fold.X_train, fold.y_train)
-    val = model.predict_proba(fold.X_validation)[:, 1]
-    threshold = tune(fold.y_validation, val, metric).threshold
-    return Prediction(model.predict_proba(fold.X_test)[:, 1], threshold)
-
-
 def logistic_regression_tuned(fold: FoldData) -> Prediction:
     """scikit-learn's ``LogisticRegression`` (defaults: L2, C = 1, lbfgs, up to 1,000
     iterations) on the fold's z-scored training rows, with the decision threshold that
     maximises G-mean on the validation rows' scores: the no-network floor."""
     from sklearn.linear_model import LogisticRegression
 
-    return _tuned_estimator_scores(
-        fold, "g_mean", lambda X, y: LogisticRegression(max_iter=1000).fit(X, y)
-    )
+    from cmloss.thresholds import tune
+
+    model = LogisticRegression(max_iter=1000).fit(fold.X_train, fold.y_train)
+    val = model.predict_proba(fold.X_validation)[:, 1]
+    threshold = tune(fold.y_validation, val, "g_mean").threshold
+    return Prediction(model.predict_proba(fold.X_test)[:, 1], threshold)
 
 
 _BASELINES = (

@@ -152,9 +152,7 @@ class Program:
         self.outputs = [slot.output for slot in layout.slots]
         raw = layout.selection is not None and layout.selection.output == "raw"
         # what best-on-validation reads: the model output, or ASTra's Eq. 4 value
-        self.monitored_outputs = [
-            networks.ASTRA_RAW if raw and kind == "astra" else kind for kind in self.outputs
-        ]
+        self.monitored_outputs = [networks.monitored_kind(kind, raw) for kind in self.outputs]
         self.run = tf.function(self._run, jit_compile=True, autograph=False)
         self.predict = tf.function(self._predict, jit_compile=True, autograph=False)
 

@@ -33,12 +33,18 @@ __all__ = [
     "DEFAULT_MODE",
     "DEFAULT_START",
     "check_selection",
+    "MONITOR_OUTPUTS",
     "worst_value",
     "improves",
     "EARLY_FRACTION",
     "SelectionWarning",
     "warn_about_selection",
 ]
+
+
+#: The ASTra outputs a monitor can read (``AdaptiveSlope.output``, ``Selection.output``):
+#: the model's z output, or the raw Eq. 4 value.
+MONITOR_OUTPUTS = ("z", "raw")
 
 
 # ----------------------------------------------------------------------------- Eq. 10
@@ -80,9 +86,9 @@ class AdaptiveSlope:
     def __post_init__(self):
         for name in ("initial", "minimum", "maximum", "k_mult", "k_dec"):
             object.__setattr__(self, name, check_positive(getattr(self, name), name))
-        if self.output not in ("z", "raw"):
+        if self.output not in MONITOR_OUTPUTS:
             raise ValueError(
-                f"output must be one of ('z', 'raw'); got output={self.output!r}."
+                f"output must be one of {MONITOR_OUTPUTS}; got output={self.output!r}."
             )
         if not self.minimum <= self.initial <= self.maximum:
             raise ValueError(

@@ -59,6 +59,7 @@ __all__ = [
     "merged_slots",
     "output_preactivations",
     "output_head",
+    "monitored_kind",
     "model_outputs",
     "slope",
     "mask_padding_gradients",
@@ -356,6 +357,12 @@ def with_moving_statistics(params: dict, updates: dict, valid) -> dict:
     for name, value in updates.items():
         out[name] = tf.where(valid[..., None], value, params[name])
     return out
+
+
+def monitored_kind(output: str, raw: bool) -> str:
+    """The output kind a monitor reads: :data:`ASTRA_RAW` for an ASTra output read raw
+    (``Selection(output="raw")``, ``AdaptiveSlope(output="raw")``), else ``output``."""
+    return ASTRA_RAW if raw and output == "astra" else output
 
 
 def output_head(o, output: str, beta=None):

@@ -35,14 +35,11 @@ __all__ = [
     "Selection",
     "MemberSpec",
     "OUTPUTS",
-    "SELECTION_OUTPUTS",
 ]
 
 ARCHITECTURES = ("slp", "mlp", "bn_mlp")
 OUTPUTS = ("sigmoid", "astra", "linear")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
-#: What :class:`Selection` monitors on an ASTra member: the model (z) output or the raw one.
-SELECTION_OUTPUTS = ("z", "raw")
 LOSS_KINDS = ("bce", "mse", "dice", "focal", "confusion_matrix")
 
 
@@ -367,7 +364,7 @@ class Selection:
         object.__setattr__(self, "monitor", cm_metrics.get_metric(self.monitor).name)
         start = check_selection(self.mode, self.start_from_epoch)
         object.__setattr__(self, "start_from_epoch", start)
-        _choice(self.output, SELECTION_OUTPUTS, "output")
+        _choice(self.output, epoch_rules.MONITOR_OUTPUTS, "output")
 
     @property
     def log_key(self) -> str:
@@ -477,6 +474,8 @@ class MemberSpec:
                 "standardize must be True (z-scoring), 'minmax' or False; got "
                 f"standardize={self.standardize!r}."
             )
+        if self.standardize != "minmax":  # 1, 0 and NumPy booleans as bool
+            object.__setattr__(self, "standardize", bool(self.standardize))
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ValueError(f"epochs must be an int >= 1; got epochs={self.epochs!r}.")
         if self.batch_fraction is not None:

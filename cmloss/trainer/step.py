@@ -33,7 +33,7 @@ def _losses_and_gradients(layout, formulation, params, members, x, y, base, n_ro
         cell_outputs = outputs
         if any(slot.e_ratio_output == "raw" for slot in layout.slots):
             cell_outputs = networks.model_outputs(pre, full, [
-                networks.ASTRA_RAW if slot.e_ratio_output == "raw" else slot.output
+                networks.monitored_kind(slot.output, slot.e_ratio_output == "raw")
                 for slot in layout.slots
             ])
         losses, cells = objectives.slot_losses(
