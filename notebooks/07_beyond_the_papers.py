@@ -542,8 +542,8 @@ else:
 #
 # Five problems are too few for a verdict across datasets; the 45-problem run
 # (`python -m cmloss.experiments run baselines --full --small-first` into
-# `results/baselines`, about 18 hours on one worker of this machine; `--plan` prints the
-# estimate) will give the sign test. This first look is `run baselines --full --datasets
+# `results/baselines`; `--plan` prints its projected wall time, many hours on two cores)
+# will give the sign test. This first look is `run baselines --full --datasets
 # skin-588 skin-4000 cod-763 cod-3500 ijcnn-971 --repeats 2 --out
 # results/baselines-first-look`.
 
