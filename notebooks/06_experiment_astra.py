@@ -497,6 +497,12 @@ if paired is not None:
 #   "the approximated matrix", again without naming the output; our reading takes the z
 #   output, the alternative the raw output (`AdaptiveSlope(output="raw")`,
 #   `results/ledger/astra-e-ratio-raw`). Added after the criteria.
+# - **batch size**: the paper does not say whether a step sees every training row or a
+#   mini-batch; with 10,000 epochs, our reading takes full batches (one step per epoch);
+#   the alternative takes mini-batches of 10% of the training rows, ten steps per epoch in
+#   a fresh order each epoch, each step's soft confusion matrix that of its batch, the
+#   e-ratio of Eq. 10 read from the epoch's summed training cells (`batch_fraction=0.1`,
+#   all four methods, `results/ledger/astra-minibatch`). Added after the criteria.
 #
 # Diverged networks come first: under the old zero-division policy a network whose
 # outputs were NaN read as a loss of 1 (confusion-matrix losses) and a validation
@@ -548,6 +554,7 @@ CANDIDATES = {  # results folder -> (candidate, suffix its grid file gave the me
     "ledger/astra-minmax-input": ("min-max scaled input", "-minmax-input"),
     "ledger/astra-raw-monitor": ("FNR_apx of the raw output", "-raw-monitor"),
     "ledger/astra-e-ratio-raw": ("e-ratio of the raw output", "-e-ratio-raw"),
+    "ledger/astra-minibatch": ("mini-batches of 10%", "-minibatch"),
 }
 candidates = []
 if run.config["epochs"] is None:
