@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cmloss.core.evaluation import calibration_summary, reliability_bins
 from cmloss.experiments import Experiment, run_experiment
 from cmloss.experiments.methods import METHODS, FoldData, balanced_class_weight
 from cmloss.thresholds import tune
@@ -72,7 +73,7 @@ def skin_run(tmp_path_factory, CMLOSS_DATA):
     )
     out = tmp_path_factory.mktemp("baselines")
     run_experiment(experiment, out, data_home=CMLOSS_DATA, show_progress=False)
-    return experiment, pd.read_csv(out / "results.csv")
+    return experiment, pd.read_csv(out / "results.csv"), out
 
 
 def test_tuned_methods_share_the_bce_network_and_move_only_the_threshold(skin_run, CMLOSS_DATA):
@@ -82,7 +83,7 @@ def test_tuned_methods_share_the_bce_network_and_move_only_the_threshold(skin_ru
     from cmloss.experiments.runner import _Splits, network_members, plan_units
     from cmloss.trainer import train_members
 
-    experiment, rows = skin_run
+    experiment, rows, out = skin_run
     rows = rows.set_index(["method", "fold"])
     for fold in (0, 1):
         base = rows.loc[("bce", fold)]
@@ -95,8 +96,20 @@ def test_tuned_methods_share_the_bce_network_and_move_only_the_threshold(skin_ru
     (unit,) = plan_units(alone, CMLOSS_DATA / "none", CMLOSS_DATA)
     data, splits = _Splits(alone, CMLOSS_DATA)("skin-588", 0)
     X, y, members = network_members(alone, unit, data, splits)
+    bins = np.load(out / "chunks" / "skin-588" / "bce" / "repeat-0.npz")["reliability"]
     for result in train_members(X, y, members, curve_stride=10):
         fold = result.member.tag["fold"]
+        split = splits[fold]
+        calibration = calibration_summary(
+            y[split.test], result.test_scores, result.validation_labels,
+            result.validation_scores, result.validation_weights)
+        for name in ("bce", "bce-tuned"):  # the same network, so the same calibration
+            for key, value in calibration.items():
+                assert np.isfinite(value), key
+                assert rows.loc[(name, fold), key] == pytest.approx(value, abs=1e-6), key
+        np.testing.assert_allclose(
+            bins[fold], reliability_bins(y[split.test], result.test_scores), atol=1e-5)
+        assert bins[fold][:, 0].sum() == split.test.size
         for name, metric in (("bce-tuned", "g_mean"), ("bce-tuned-mcc", "mcc")):
             expected = tune(result.validation_labels, result.validation_scores, metric,
                             sample_weight=result.validation_weights).threshold
@@ -171,6 +184,9 @@ def test_focal_and_weighted_baselines_are_what_they_say(skin_run):
         LossSpec.focal(gamma=-1.0)
     with pytest.raises(ValueError, match=r"alpha must be"):
         LossSpec.focal(alpha=1.5)
-    _, rows = skin_run
+    _, rows, _ = skin_run
     assert set(rows["method"]) >= {"focal", "bce-weighted", "logreg-tuned"}
+    networks = rows[rows["method"] != "logreg-tuned"]
+    assert networks[["brier", "ece", "brier_platt", "ece_isotonic"]].notna().all().all()
+    assert rows.loc[rows["method"] == "logreg-tuned", "brier"].isna().all()
     assert rows[["g_mean", "mcc"]].notna().all().all()

@@ -82,7 +82,9 @@ def assert_rows_match_the_fixture(name: str, rows: list[dict]) -> None:
     elsewhere, confusion cells, selected epochs and every other exact column equal and
     the floats of training (slope, validation value, loss reduction) within 1e-5."""
     expected = _without_timing(_rows(QUICK_ROWS / f"{name}.csv"))
-    got = _without_timing(rows)
+    # the fixture holds the columns of its day; columns added since (calibration) are
+    # computed from the test scores and checked by their own tests (test_baselines.py)
+    got = [{k: r[k] for k in expected[0]} for r in _without_timing(rows)]
     key = [(r["dataset"], r["method"], r["fold"]) for r in expected]
     assert [(r["dataset"], r["method"], r["fold"]) for r in got] == key
     if _same_machine_as_the_fixture():
@@ -126,6 +128,10 @@ def test_quick_run_writes_the_csv_schema(name, tmp_path, CMLOSS_DATA):
         else:
             assert row["selected_epoch"] == row["epochs"] == ""
         assert (row["final_b"] != "") == row["method"].endswith("astra")
+        if name == "anyloss":  # it validates on the test fold: no post-hoc map is fitted
+            assert row["brier_platt"] == row["ece_isotonic"] == ""
+        elif METHODS[row["method"]].kind == "network":
+            assert 0 <= float(row["brier"]) <= 1 and 0 <= float(row["ece_platt"]) <= 1
     curves = np.load(storage.chunk_paths(out, rows[0]["dataset"], rows[0]["method"], 0)[1])
     assert curves["train_loss"].shape[0] == 2 and "val_fnr_apx" in curves
     record = json.loads((out / "provenance.json").read_text())

@@ -21,9 +21,12 @@ __all__ = [
     "evaluate",
     "brier_score",
     "expected_calibration_error",
+    "reliability_bins",
     "ECE_BINS",
     "Calibrator",
     "fit_calibrator",
+    "CALIBRATION_KEYS",
+    "calibration_summary",
 ]
 
 ECE_BINS = 15
@@ -124,33 +127,44 @@ def brier_score(y_true, y_prob, sample_weight=None) -> float:
     return float(np.sum(w * (p - y) ** 2) / np.sum(w))
 
 
-def expected_calibration_error(y_true, y_prob, n_bins: int = ECE_BINS,
-                               sample_weight=None) -> float:
-    """Expected calibration error of positive-class probabilities.
+def reliability_bins(y_true, y_prob, n_bins: int = ECE_BINS, sample_weight=None) -> np.ndarray:
+    """The reliability diagram's raw material: for each of ``n_bins`` equal-width bins of
+    [0, 1], its weight, weighted sum of labels and weighted sum of probabilities.
 
-    ``ECE = sum_b (n_b / n) |mean(y in b) - mean(p in b)|`` over ``n_bins`` equal-width
-    bins of [0, 1]: bin ``b`` holds ``b/n_bins < p <= (b+1)/n_bins``, and the first bin
-    also ``p = 0`` (right-closed bins, as the reliability curve of scikit-learn's
-    ``calibration_curve(strategy="uniform")`` up to its left-closed edges). Empty bins
-    contribute 0. This is the binary (positive-class) ECE, not the top-label ECE of
-    multi-class calibration papers.
+    Bin ``b`` holds ``b/n_bins < p <= (b+1)/n_bins``, and the first bin also ``p = 0``
+    (right-closed bins, as the reliability curve of scikit-learn's
+    ``calibration_curve(strategy="uniform")`` up to its left-closed edges). Sums, not
+    means, so the bins of several folds add up: the diagram of pooled folds plots
+    ``sum_y / weight`` against ``sum_p / weight`` per non-empty bin.
 
-    >>> round(expected_calibration_error([0, 1, 1, 0], [0.2, 0.7, 0.9, 0.6], n_bins=2), 3)
-    0.1
+    Returns:
+        An ``(n_bins, 3)`` float64 array of ``(weight, sum_y, sum_p)``.
+
+    >>> reliability_bins([0, 1, 1], [0.1, 0.9, 0.4], n_bins=2)
+    array([[2. , 1. , 0.5],
+           [1. , 1. , 0.9]])
     """
     if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise ValueError(f"n_bins must be an int >= 1; got n_bins={n_bins!r}.")
     y, p, w = _probabilities(y_true, y_prob, sample_weight)
     bins = np.clip(np.ceil(p * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
-    total = np.sum(w)
-    gap = 0.0
-    for b in np.unique(bins):
-        inside = bins == b
-        wb = np.sum(w[inside])
-        if wb > 0:
-            gap += wb / total * abs(np.sum(w[inside] * y[inside]) / wb
-                                    - np.sum(w[inside] * p[inside]) / wb)
-    return float(gap)
+    return np.stack([np.bincount(bins, weights=v, minlength=n_bins)
+                     for v in (w, w * y, w * p)], axis=1)
+
+
+def expected_calibration_error(y_true, y_prob, n_bins: int = ECE_BINS,
+                               sample_weight=None) -> float:
+    """Expected calibration error of positive-class probabilities.
+
+    ``ECE = sum_b (n_b / n) |mean(y in b) - mean(p in b)|`` over the ``n_bins`` bins of
+    :func:`reliability_bins`; empty bins contribute 0. This is the binary
+    (positive-class) ECE, not the top-label ECE of multi-class calibration papers.
+
+    >>> round(expected_calibration_error([0, 1, 1, 0], [0.2, 0.7, 0.9, 0.6], n_bins=2), 3)
+    0.1
+    """
+    weight, sum_y, sum_p = reliability_bins(y_true, y_prob, n_bins, sample_weight).T
+    return float(np.sum(np.abs(sum_y - sum_p)) / np.sum(weight))
 
 
 class Calibrator:
@@ -191,7 +205,7 @@ class Calibrator:
         return float(self(np.array([t]))[0])
 
 
-def fit_calibrator(y_true, scores, method: str = "platt") -> Calibrator:
+def fit_calibrator(y_true, scores, method: str = "platt", sample_weight=None) -> Calibrator:
     """Fit a post-hoc calibration map on held-out (validation) scores.
 
     * ``"platt"``: logistic regression of the label on the score (scikit-learn
@@ -200,6 +214,10 @@ def fit_calibrator(y_true, scores, method: str = "platt") -> Calibrator:
       (:meth:`Calibrator.map_threshold`);
     * ``"isotonic"``: ``IsotonicRegression(out_of_bounds="clip")``, non-decreasing and
       piecewise constant: it ties scores, so some decisions can change at any threshold.
+
+    ``sample_weight`` (optional, one weight per score) weights the fit, e.g. the
+    multiplicities of merged validation rows
+    (``MemberResult.validation_weights`` of the trainer).
 
     Raises ``ValueError`` for NaN/inf scores, one class only, or another ``method``.
     """
@@ -215,8 +233,61 @@ def fit_calibrator(y_true, scores, method: str = "platt") -> Calibrator:
                          f"({int((~np.isfinite(s)).sum())} non-finite).")
     if np.unique(y).size != 2:
         raise ValueError("y_true must hold both classes to fit a calibration map.")
+    w = None
+    if sample_weight is not None:
+        check_sample_weight(sample_weight)
+        w = np.asarray(sample_weight, np.float64).reshape(-1)
+        if w.size != s.size:
+            raise ValueError(f"sample_weight must have one weight per score; got {w.size} "
+                             f"weights for {s.size} scores.")
     if method == "platt":
-        model = LogisticRegression(C=1e12, max_iter=1000).fit(s[:, None], y)
+        model = LogisticRegression(C=1e12, max_iter=1000).fit(s[:, None], y, sample_weight=w)
     else:
-        model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(s, y)
+        model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+            s, y, sample_weight=w)
     return Calibrator(method, model)
+
+
+CALIBRATION_KEYS = ("brier", "ece", "brier_platt", "ece_platt", "brier_isotonic",
+                    "ece_isotonic")
+"""Keys of :func:`calibration_summary` (and calibration columns of the experiments' CSVs)."""
+
+
+def calibration_summary(y_test, test_scores, y_val=None, val_scores=None,
+                        val_weights=None) -> dict[str, float]:
+    """Brier score and ECE of test scores, as they are and after a post-hoc map fitted on
+    validation scores (:func:`fit_calibrator`, Platt and isotonic).
+
+    One policy for what is undefined: every value is NaN when the test scores are not
+    probabilities (a linear output outside [0, 1], or non-finite scores of a diverged
+    network); the post-hoc values are NaN without validation scores, with non-finite
+    ones, or when the validation labels hold one class only (no map can be fitted).
+
+    Args:
+        y_test, test_scores: labels in {0, 1} and scores of the test rows.
+        y_val, val_scores, val_weights: labels, scores and (optional) row weights of the
+            validation rows the maps are fitted on.
+
+    Returns:
+        ``{key: float}`` for every key of :data:`CALIBRATION_KEYS`.
+
+    >>> out = calibration_summary([0, 1, 1, 0], [0.2, 0.7, 0.9, 0.6])
+    >>> round(out["brier"], 3), bool(np.isnan(out["brier_platt"]))
+    (0.125, True)
+    """
+    out = dict.fromkeys(CALIBRATION_KEYS, float("nan"))
+    p = _float64(test_scores)
+    if not (np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()):
+        return out
+    out["brier"] = brier_score(y_test, p)
+    out["ece"] = expected_calibration_error(y_test, p)
+    if val_scores is None:
+        return out
+    s, yv = _float64(val_scores), _float64(y_val)
+    if s.size == 0 or not np.isfinite(s).all() or np.unique(yv).size != 2:
+        return out
+    for method in ("platt", "isotonic"):
+        calibrated = fit_calibrator(yv, s, method, sample_weight=val_weights)(p)
+        out[f"brier_{method}"] = brier_score(y_test, calibrated)
+        out[f"ece_{method}"] = expected_calibration_error(y_test, calibrated)
+    return out

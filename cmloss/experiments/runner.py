@@ -33,7 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from cmloss.core import cm_metrics
-from cmloss.core.evaluation import evaluate
+from cmloss.core.evaluation import (
+    ECE_BINS,
+    calibration_summary,
+    evaluate,
+    reliability_bins,
+)
 from cmloss.experiments import storage
 from cmloss.experiments.definitions import Experiment
 from cmloss.experiments.methods import Context, EstimatorMethod, FoldData, get_method
@@ -209,6 +214,33 @@ def _row(experiment, dataset, method, split, y, scores, threshold, extra) -> dic
     return row
 
 
+def _separate_validation(split) -> bool:
+    """Whether the split has validation rows apart from its test rows (the astra
+    protocol; the anyloss protocol validates on the test fold)."""
+    return split.validation.size > 0 and not np.array_equal(split.validation, split.test)
+
+
+def _calibration(result, split, y) -> dict:
+    """:func:`~cmloss.core.evaluation.calibration_summary` of a network's test scores,
+    the post-hoc maps fitted on its validation scores where the split has a separate
+    validation fold."""
+    if not _separate_validation(split):
+        return calibration_summary(y[split.test], result.test_scores)
+    return calibration_summary(
+        y[split.test], result.test_scores, result.validation_labels,
+        result.validation_scores, result.validation_weights,
+    )
+
+
+def _reliability(result, split, y) -> np.ndarray:
+    """:func:`~cmloss.core.evaluation.reliability_bins` of the test scores (NaN where they
+    are not probabilities, as in :func:`_calibration`)."""
+    try:
+        return reliability_bins(y[split.test], result.test_scores)
+    except ValueError:
+        return np.full((ECE_BINS, 3), np.nan)
+
+
 def _network_methods(experiment, unit, n_features):
     """``(name, method, settings)`` of the unit's network methods."""
     ctx = Context(unit.dataset, n_features, experiment.epochs)
@@ -251,9 +283,7 @@ def network_members(experiment: Experiment, unit: Unit, data, splits):
     whole_file = _zscore_fit_rows(experiment, n_rows)
     for name, method, settings in _network_methods(experiment, unit, data.X.shape[1]):
         for split in splits:
-            if method.tune_threshold and (
-                split.validation.size == 0 or np.array_equal(split.validation, split.test)
-            ):
+            if method.tune_threshold and not _separate_validation(split):
                 raise ExperimentError(
                     f"method {name!r} tunes its threshold on the validation fold, but the "
                     f"{experiment.protocol} protocol has no validation fold apart from the "
@@ -472,12 +502,15 @@ def unit_chunks(
                             "best_val_value": r.best_value,
                             "loss_reduction_10pct": r.loss_reduction_by(0.1),
                             "fit_seconds": r.fit_seconds,
+                            **_calibration(r, split, data.y),
                         },
                     )
                 )
-            yield Chunk(
-                unit.dataset, name, unit.repeat, rows, _curves(group, experiment.full_loss_curve)
+            curves = _curves(group, experiment.full_loss_curve)
+            curves["reliability"] = np.stack(
+                [_reliability(r, split_of[r.member.tag["fold"]], data.y) for r in group]
             )
+            yield Chunk(unit.dataset, name, unit.repeat, rows, curves)
     yield from _estimator_chunks(experiment, unit, data, splits)
 
 

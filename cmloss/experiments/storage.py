@@ -25,8 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from cmloss.core.evaluation import CALIBRATION_KEYS
+
 __all__ = [
     "COLUMNS",
+    "LEGACY_COLUMNS",
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_write_json",
@@ -68,8 +71,15 @@ COLUMNS = (
     "best_val_value",
     "loss_reduction_10pct",
     "fit_seconds",
+    *CALIBRATION_KEYS,
 )
-"""Columns of the per-fold CSV rows (empty where a method has no such value)."""
+"""Columns of the per-fold CSV rows (empty where a method has no such value; the
+calibration columns of :func:`cmloss.core.evaluation.calibration_summary` are filled for
+network methods)."""
+
+LEGACY_COLUMNS = COLUMNS[: -len(CALIBRATION_KEYS)]
+"""The columns of files written before the calibration columns were added: such files
+are read as they are, without the calibration columns."""
 
 
 def _umask() -> int:
