@@ -586,6 +586,30 @@ def test_decision_figures_keep_forty_dataset_labels_apart():
     plt.close(fig)
 
 
+def test_reliability_diagram_draws_bin_means_and_the_ece_of_pooled_bins():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cmloss.core.evaluation import expected_calibration_error, reliability_bins
+    from cmloss.stats import figures
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=2000)
+    y = (rng.uniform(size=2000) < p ** 2).astype(float)
+    halves = reliability_bins(y[:1000], p[:1000]) + reliability_bins(y[1000:], p[1000:])
+    fig = figures.plot_reliability({"GMN": halves}, title="t")
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() != "_child0"]
+    full = halves[:, 0] >= 10
+    np.testing.assert_allclose(line.get_xdata(), halves[full, 2] / halves[full, 0])
+    np.testing.assert_allclose(line.get_ydata(), halves[full, 1] / halves[full, 0])
+    ece = expected_calibration_error(y, p)
+    assert line.get_label() == f"GMN (ECE {ece:.3f})"
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"bins\['BCE'\] must be an \(n_bins, 3\)"):
+        figures.plot_reliability({"BCE": np.zeros((15, 3))})
+
+
 # ------------------------------------------------------------------ packaging
 def test_import_cmloss_does_not_import_stats():
     """No module outside cmloss/stats imports cmloss.stats (pandas/baycomp stay optional)."""

@@ -1,4 +1,5 @@
-"""Figures of Bayesian comparisons, in the book's colours (:mod:`cmloss.plotting`).
+"""Figures of Bayesian comparisons and of calibration, in the book's colours
+(:mod:`cmloss.plotting`).
 
 Matplotlib is imported inside each function, so importing this module is cheap.
 
@@ -10,6 +11,8 @@ Matplotlib is imported inside each function, so importing this module is cheap.
   each pair against the dataset's imbalance ratio (for a handful of datasets).
 - :func:`plot_decisions_by_dataset`: the same decisions as a grid, one row per dataset in
   order of imbalance ratio and one column per pair (readable for dozens of datasets).
+- :func:`plot_reliability`: reliability diagrams of several methods' test scores from
+  pooled reliability bins (:func:`cmloss.core.evaluation.reliability_bins`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ import pandas as pd
 from cmloss.plotting import method_color
 from cmloss.stats.bayesian import BayesResult
 
-__all__ = ["ROPE_COLOR", "plot_decisions_by_dataset", "plot_simplex", "plot_wtl_vs_imbalance"]
+__all__ = [
+    "ROPE_COLOR",
+    "plot_decisions_by_dataset",
+    "plot_reliability",
+    "plot_simplex",
+    "plot_wtl_vs_imbalance",
+]
 
 ROPE_COLOR: str = "#949494"
 """Colour of the rope (practical equivalence) in every comparison figure."""
@@ -314,4 +323,56 @@ def plot_decisions_by_dataset(
     metric = frame["metric"].iloc[0] if "metric" in frame.columns else "metric"
     ax.set_title(title or f"Bayesian decisions on {metric}, dataset by dataset", pad=12)
     fig.tight_layout()
+    return fig
+
+
+def plot_reliability(
+    bins: Mapping[str, np.ndarray],
+    *,
+    min_weight: float = 10.0,
+    ax: Any = None,
+    title: str | None = None,
+) -> Any:
+    """Reliability diagram: observed share of positives against mean score, per bin.
+
+    Args:
+        bins: method label -> ``(n_bins, 3)`` array of ``(weight, sum_y, sum_p)`` per bin
+            (:func:`cmloss.core.evaluation.reliability_bins`; the bins of several folds
+            add up, so pass their sum).
+        min_weight: bins holding less weight (rows) than this are not drawn (their share
+            of positives is mostly noise); the legend gives each method's ECE over all
+            bins.
+        ax: Matplotlib axes (default: a new 4.2 x 4 inch figure).
+        title: Axes title.
+
+    Returns:
+        The matplotlib figure. The dashed diagonal is perfect calibration.
+
+    Raises:
+        ValueError: a bins array that is not ``(n_bins, 3)`` or holds no weight.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    else:
+        fig = ax.figure
+    ax.plot([0, 1], [0, 1], ls="--", color=ROPE_COLOR, lw=1)
+    for label, b in bins.items():
+        b = np.asarray(b, np.float64)
+        if b.ndim != 2 or b.shape[1] != 3 or not b[:, 0].sum() > 0:
+            raise ValueError(f"bins[{label!r}] must be an (n_bins, 3) array with weight; got "
+                             f"shape {b.shape}.")
+        weight, sum_y, sum_p = b.T
+        ece = np.abs(sum_y - sum_p).sum() / weight.sum()
+        shown = weight >= min_weight
+        ax.plot(sum_p[shown] / weight[shown], sum_y[shown] / weight[shown], marker="o",
+                ms=3.5, lw=1.3, color=method_color(label), label=f"{label} (ECE {ece:.3f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean score in bin")
+    ax.set_ylabel("share of positives in bin")
+    ax.legend(fontsize=7, loc="upper left")
+    if title:
+        ax.set_title(title)
     return fig
