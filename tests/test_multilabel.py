@@ -7,6 +7,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from conftest import gradients
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -96,3 +97,61 @@ def test_get_config_round_trip_with_the_new_arguments():
                                                   sparse_labels=True)
     back = cmloss.metrics.ConfusionMatrixMetric.from_config(metric.get_config())
     assert back.get_config() == metric.get_config()
+
+
+class TestLabelAxisGradients:
+    """The gradients of the label-axis losses, on the active backend, against central
+    finite differences in float64: ``(n, k)`` targets under every ``average``, and the
+    softmax multi-class form (one-vs-rest over the classes, ``sparse_labels=True`` or
+    one-hot targets) differentiated through the softmax to its logits."""
+
+    H = 1e-6
+
+    @staticmethod
+    def central(f, x, h=H):
+        """``(f(x + h e_i) - f(x - h e_i)) / 2h`` for every element of ``x``."""
+        grad = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            step = np.zeros_like(x)
+            step[i] = h
+            grad[i] = (float(np64(f(x + step))) - float(np64(f(x - step)))) / (2 * h)
+        return grad
+
+    def check(self, f, x):
+        value, (grad,) = gradients(f, [x])
+        assert np.isfinite(value).all() and value.shape == ()
+        np.testing.assert_allclose(grad, self.central(f, x), rtol=1e-6, atol=1e-8)
+
+    @staticmethod
+    def multilabel_batch(seed=3, n=10, k=3):
+        rng = np.random.default_rng(seed)
+        y = (rng.uniform(size=(n, k)) < 0.4).astype("float64")
+        y[0], y[1] = 1.0, 0.0  # every label has a positive and a negative
+        return y, rng.uniform(0.05, 0.95, (n, k))
+
+    @pytest.mark.parametrize("average", ["micro", "macro", "weighted"])
+    @pytest.mark.parametrize("metric", ["f1", "g_mean", "mcc", "balanced_accuracy"])
+    def test_label_axis_gradients_match_central_differences(self, metric, average):
+        y, p = self.multilabel_batch()
+        w = np.random.default_rng(5).uniform(0.2, 3.0, len(y))
+        loss = cmloss.losses.ConfusionMatrixLoss(metric, average=average, dtype="float64")
+        self.check(lambda q: loss(y, q), p)
+        self.check(lambda q: loss(y, q, sample_weight=w), p)
+
+    @pytest.mark.parametrize("average", ["micro", "macro", "weighted"])
+    def test_label_axis_logit_gradients_match_central_differences(self, average):
+        y, p = self.multilabel_batch(seed=4)
+        loss = cmloss.losses.GMeanLoss(average=average, from_logits=True, dtype="float64")
+        self.check(lambda z: loss(y, z), np.log(p / (1 - p)))
+
+    @pytest.mark.parametrize("metric", ["f1", "g_mean", "mcc"])
+    def test_softmax_one_vs_rest_gradients_match_central_differences(self, metric):
+        rng = np.random.default_rng(6)
+        logits = rng.normal(size=(12, 4))
+        classes = np.arange(12) % 4  # every class present, and absent from some rows
+        sparse = cmloss.losses.ConfusionMatrixLoss(metric, sparse_labels=True,
+                                                   dtype="float64")
+        onehot = cmloss.losses.ConfusionMatrixLoss(metric, dtype="float64")
+        y = np.eye(4)[classes]
+        self.check(lambda z: sparse(classes, keras.ops.softmax(z, axis=-1)), logits)
+        self.check(lambda z: onehot(y, keras.ops.softmax(z, axis=-1)), logits)
