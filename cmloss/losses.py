@@ -52,6 +52,7 @@ the default ``threshold=0.5`` with it.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 
@@ -466,6 +467,10 @@ class SOL(ConfusionMatrixLoss):
         return {**config, "mu": self.soft_step.mu, "delta": self.soft_step.delta}
 
 
+# Keras' reductions that end in a division by a count or a weight sum.
+_MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
 class _ThresholdedPerSample(keras.losses.Loss):
     fn = None
 
@@ -478,8 +483,32 @@ class _ThresholdedPerSample(keras.losses.Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         symbolic = _check_inputs(y_true, y_pred, sample_weight)
-        loss = super().__call__(y_true, y_pred, sample_weight)
+        if (self.reduction in _MEAN_REDUCTIONS and backend_ops.float64_demoted(self.dtype)
+                and getattr(y_pred, "_keras_mask", None) is None):
+            loss = self._mean_keeping_float64(y_true, y_pred, sample_weight)
+        else:
+            loss = super().__call__(y_true, y_pred, sample_weight)
         return guard_inputs(loss, y_true, sample_weight) if symbolic else loss
+
+    def _mean_keeping_float64(self, y_true, y_pred, sample_weight):
+        """Keras' mean reductions with the last division in float64.
+
+        Keras ends them with ``ops.divide_no_nan(sum, count)``, which on PyTorch computes a
+        float64 loss in float32 (see :mod:`cmloss.core.backend_ops`). Here Keras weighs the
+        per-sample values (reduction ``"none"``, on a copy of this loss) and the same sum
+        and division follow, through :func:`cmloss.core.backend_ops.divide_no_nan`. Inputs
+        carrying a Keras mask keep Keras' own path (the mask changes the count).
+        """
+        unreduced = copy.copy(self)
+        unreduced.reduction = "none"
+        weighted = keras.losses.Loss.__call__(unreduced, y_true, y_pred, sample_weight)
+        if len(weighted.shape) == 0:  # Keras returns a scalar unreduced
+            return weighted
+        if self.reduction == "mean_with_sample_weight" and sample_weight is not None:
+            count = ops.sum(ops.convert_to_tensor(sample_weight, dtype=self.dtype))
+        else:
+            count = ops.convert_to_tensor(math.prod(weighted.shape), dtype=self.dtype)
+        return backend_ops.divide_no_nan(ops.sum(weighted), count)
 
     def call(self, y_true, y_pred):
         return type(self).fn(y_true, y_pred, threshold=self.threshold,

@@ -121,7 +121,9 @@ def gradients(fn, inputs=(), variables=()):
     if BACKEND == "torch":
         import torch
 
-        xs = [torch.tensor(x, requires_grad=True) for x in inputs]
+        # through Keras: torch.tensor cannot read ml_dtypes' bfloat16 NumPy arrays
+        xs = [keras.ops.convert_to_tensor(x, dtype=str(x.dtype)).detach().clone()
+              .requires_grad_(True) for x in inputs]
         value = fn(*xs)
         leaves = xs + [v.value for v in variables]
         grads = torch.autograd.grad(torch.sum(value), leaves, allow_unused=True)

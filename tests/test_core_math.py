@@ -154,6 +154,34 @@ def test_backend_ops_keep_float64_on_every_backend():
     )
 
 
+def test_softplus_divide_no_nan_and_numpy_scalars_keep_float64_on_every_backend():
+    # PyTorch: softplus(x) is x itself above 20, divide_no_nan casts float64 to float32,
+    # np.float64 scalars become float32 tensors
+    x = np.linspace(-60.0, 60.0, 1201)  # rtol: a few ulp (JAX has its own softplus)
+    value, (grad,) = gradients(backend_ops.softplus, [x])
+    np.testing.assert_allclose(value, np.logaddexp(0.0, x), rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(grad, 1 / (1 + np.exp(-x)), rtol=1e-14, atol=1e-300)
+    q = keras.ops.convert_to_numpy(backend_ops.divide_no_nan(np.array([1.0, 2.0, 3.0]),
+                                                             np.array([3.0, 0.0, 7.0])))
+    assert q.dtype == np.float64
+    np.testing.assert_array_equal(q, [1 / 3, 0.0, 3 / 7])
+    assert keras.ops.convert_to_numpy(backend_ops.to_tensor(np.float64(0.1))).dtype == np.float64
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean_with_sample_weight", "sum"])
+def test_per_sample_losses_reduce_in_float64_on_every_backend(reduction):
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    p = np.array([[0.2], [0.6], [0.9], [0.45]])
+    w = np.array([1.0, 2.5, 0.5, 3.0])
+    loss = cmloss.losses.BinaryCrossentropy(reduction=reduction, dtype="float64")
+    per_sample = -(y * np.log(p) + (1 - y) * np.log(1 - p))[:, 0] * w
+    expected = {"sum": per_sample.sum(), "sum_over_batch_size": per_sample.mean(),
+                "mean_with_sample_weight": per_sample.sum() / w.sum()}[reduction]
+    got = keras.ops.convert_to_numpy(loss(y, p, sample_weight=w))
+    assert got.dtype == np.float64
+    assert float(got) == pytest.approx(expected, rel=1e-14)
+
+
 def test_soft_step_lookup_and_config_round_trip():
     assert isinstance(get_soft_step(None), Identity)
     assert get_soft_step("amplify") == Amplify()  # the slope follows the dtype (DEFAULT_L)

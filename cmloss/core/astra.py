@@ -35,6 +35,7 @@ import math
 import keras
 from keras import ops
 
+from cmloss.core import backend_ops
 from cmloss.core.validation import check_positive, check_probability, concrete_value
 
 __all__ = [
@@ -67,7 +68,7 @@ def _float(x):
     """``(x, dtype)``: ``x`` as a float tensor of at least float32 (integers and half
     precision become float32), and the dtype the result is returned in (float32 for
     integers, the input's own dtype otherwise)."""
-    x = ops.convert_to_tensor(x)
+    x = backend_ops.to_tensor(x)  # a NumPy float64 scalar stays float64 (PyTorch)
     if "float" not in str(x.dtype):
         return ops.cast(x, "float32"), "float32"
     dtype = keras.backend.standardize_dtype(x.dtype)
@@ -103,9 +104,9 @@ def _log1mexp(v):
 def _log_parts(x, b):
     """Return ``(log ASTra(x, b), v)`` with ``v = -log(1 - ASTra(x, b))``."""
     t = b * x + ops.log(b)
-    v = ops.softplus(t) / b
+    v = backend_ops.softplus(t) / b  # not ops.softplus: PyTorch's is x itself above 20
     tiny = t < -20.0  # softplus(t) = e^t (1 - e^t / 2 + ...): log softplus(t) = t to 1e-9
-    log_u = ops.where(tiny, t, ops.log(ops.softplus(ops.where(tiny, ops.zeros_like(t), t))))
+    log_u = ops.where(tiny, t, ops.log(backend_ops.softplus(ops.where(tiny, ops.zeros_like(t), t))))
     log_v = log_u - ops.log(b)
     small = v < 1e-3  # log(1 - e^-v) = log v - v/2 + v^2/24 - ...
     series = log_v - v / 2.0 + v * v / 24.0
@@ -186,7 +187,7 @@ def z_transform(y_hat, tau):
     >>> float(z_transform(0.25, 0.25))
     0.5
     """
-    y = ops.convert_to_tensor(y_hat)
+    y = backend_ops.to_tensor(y_hat)
     if "float" not in str(y.dtype):
         y = ops.cast(y, "float32")
     tau = ops.convert_to_tensor(tau, dtype=y.dtype)

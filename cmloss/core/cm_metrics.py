@@ -45,7 +45,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 from keras import ops
 
 from cmloss.core import backend_ops
@@ -59,10 +58,9 @@ __all__ = [
 
 
 def _cells(tn, fp, fn, tp):
-    # a NumPy scalar keeps its dtype: Keras' torch backend reads np.float64 (a subclass of
-    # Python float) as a Python float, i.e. floatx
-    cells = [ops.convert_to_tensor(np.asarray(c) if isinstance(c, np.generic) else c)
-             for c in (tn, fp, fn, tp)]
+    # a NumPy scalar keeps its dtype (backend_ops.to_tensor: PyTorch reads np.float64 as a
+    # Python float, i.e. floatx)
+    cells = [backend_ops.to_tensor(c) for c in (tn, fp, fn, tp)]
     dtype = next((c.dtype for c in cells if "float" in str(c.dtype)), "float32")
     return [ops.cast(c, dtype) for c in cells]
 
