@@ -620,5 +620,4 @@ if candidates:
 # {glue:text}`c2_sentence`. The early-selection explanation of the previous section is
 # therefore at best partly supported: C1 asks for half of a gap, and the table above shows
 # how much each start epoch closes. What remains open is listed as "not explained", with
-# the candidate that came closest; the next candidate (mini-batches, ten times the steps
-# of a full-batch run) is in the issue tracker.
+# the candidate that came closest.
