@@ -601,10 +601,18 @@ def test_reliability_diagram_draws_bin_means_and_the_ece_of_pooled_bins():
     fig = figures.plot_reliability({"GMN": halves}, title="t")
     (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() != "_child0"]
     full = halves[:, 0] >= 10
-    np.testing.assert_allclose(line.get_xdata(), halves[full, 2] / halves[full, 0])
-    np.testing.assert_allclose(line.get_ydata(), halves[full, 1] / halves[full, 0])
+    xs, ys = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+    assert np.isnan(xs[~full]).all() and np.isnan(ys[~full]).all()  # the line breaks there
+    np.testing.assert_allclose(xs[full], halves[full, 2] / halves[full, 0])
+    np.testing.assert_allclose(ys[full], halves[full, 1] / halves[full, 0])
     ece = expected_calibration_error(y, p)
     assert line.get_label() == f"GMN (ECE {ece:.3f})"
+    plt.close(fig)
+    sparse = halves.copy()
+    sparse[3, 0] = 5.0  # too few rows: left out
+    fig = figures.plot_reliability({"GMN": sparse})
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() != "_child0"]
+    assert np.isnan(line.get_xdata()[3]) and np.isfinite(line.get_xdata()[2])
     plt.close(fig)
     with pytest.raises(ValueError, match=r"bins\['BCE'\] must be an \(n_bins, 3\)"):
         figures.plot_reliability({"BCE": np.zeros((15, 3))})

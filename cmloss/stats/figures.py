@@ -340,8 +340,8 @@ def plot_reliability(
             (:func:`cmloss.core.evaluation.reliability_bins`; the bins of several folds
             add up, so pass their sum).
         min_weight: bins holding less weight (rows) than this are not drawn (their share
-            of positives is mostly noise); the legend gives each method's ECE over all
-            bins.
+            of positives is mostly noise), and the line breaks there; the legend gives
+            each method's ECE over all bins.
         ax: Matplotlib axes (default: a new 4.2 x 4 inch figure).
         title: Axes title.
 
@@ -365,9 +365,12 @@ def plot_reliability(
                              f"shape {b.shape}.")
         weight, sum_y, sum_p = b.T
         ece = np.abs(sum_y - sum_p).sum() / weight.sum()
-        shown = weight >= min_weight
-        ax.plot(sum_p[shown] / weight[shown], sum_y[shown] / weight[shown], marker="o",
-                ms=3.5, lw=1.3, color=method_color(label), label=f"{label} (ECE {ece:.3f})")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # bins left out are NaN, so that the line breaks there instead of jumping
+            x = np.where(weight >= min_weight, sum_p / weight, np.nan)
+            y = np.where(weight >= min_weight, sum_y / weight, np.nan)
+        ax.plot(x, y, marker="o", ms=3.5, lw=1.3, color=method_color(label),
+                label=f"{label} (ECE {ece:.3f})")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("mean score in bin")
