@@ -727,9 +727,10 @@ else:
 # Brier score of about $p(1-p)$ (the last row of the table); the post-hoc maps reach that
 # floor, which says they learned the base rate, not that the scores rank better. Of the
 # {glue:text}`calibration_shared_folds` folds of BCE, GMN, BCE-ASTra and GMN-ASTra,
-# {glue:text}`calibration_same_cells` give exactly chapter 6's test confusion matrix; the
-# others were trained in a stack with other networks (Focal, BCE-weighted), whose float
-# rounding differs slightly and, over 10,000 epochs, moved the selected epoch.
+# {glue:text}`calibration_same_cells` give exactly chapter 6's test confusion matrix. The
+# others moved their selected epoch; the likely cause (not tested here) is that this run
+# trained them in one stack with other networks (Focal, BCE-weighted), which changes the
+# order of float operations, and 10,000 epochs amplify the difference.
 
 # %% [markdown]
 # ## Conclusion
