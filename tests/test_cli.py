@@ -49,6 +49,7 @@ def _grid(tmp_path, name, text):
         "grid file that is not TOML",
         "missing grid file",
         "negative --workers",
+        "--small-first with --workers",
     ],
 )
 def test_expected_failures_are_one_line_on_stderr_and_exit_2(case, tmp_path, capsys):
@@ -85,6 +86,10 @@ def test_expected_failures_are_one_line_on_stderr_and_exit_2(case, tmp_path, cap
         ),
         "missing grid file": (["run", str(tmp_path / "none.toml")], ["none.toml not found"]),
         "negative --workers": (["run", "anyloss", "--workers", "0"], ["--workers", ">= 1"]),
+        "--small-first with --workers": (
+            ["run", "anyloss", "--small-first", "--workers", "2"],
+            ["--small-first cannot be combined with --workers", "largest units first"],
+        ),
     }[case]
     assert main([*args, "--out", str(out), "--no-progress"]) == 2
     _one_line_error(capsys, *phrases)

@@ -655,8 +655,8 @@ def run_experiment(
         command: the command line recorded in the provenance (default ``sys.argv``).
         on_unit_done: called after each unit's chunks are written (tests use it to
             interrupt a run).
-        small_first: run the smallest datasets first (see ``plan_units``; ignored by a
-            distributed run, which submits the largest units first).
+        small_first: run the smallest datasets first (see ``plan_units``); refused with
+            ``workers`` or ``scheduler``: a distributed run submits the largest units first.
         workers: run the units on a Dask ``LocalCluster`` of this many single-threaded
             worker processes (``None``: in this process, one unit after another).
         scheduler: address of an existing Dask scheduler to run the units on instead.
@@ -674,6 +674,11 @@ def run_experiment(
     distributed = workers is not None or scheduler is not None
     if workers is not None and scheduler is not None:
         raise ExperimentError("pass either workers (a local cluster) or scheduler, not both.")
+    if small_first and distributed:
+        raise ExperimentError(
+            "--small-first cannot be combined with --workers or --scheduler: a distributed "
+            "run submits the largest units first (to balance the workers); drop one of them."
+        )
     check_datasets(experiment)
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
