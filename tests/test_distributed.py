@@ -16,15 +16,17 @@ pytest.importorskip("distributed")
 
 from test_trainer_experiments import SMALL  # noqa: E402  (two units, no data file)
 
+from cmloss.core.evaluation import CALIBRATION_KEYS  # noqa: E402
 from cmloss.experiments import EstimatorMethod, Prediction, register_method  # noqa: E402
 from cmloss.experiments.cli import main  # noqa: E402
 from cmloss.experiments.runner import run_experiment  # noqa: E402
 
-THREADED = ("best_val_value", "loss_reduction_10pct")
-"""Float32 sums over an epoch's rows (the validation value kept, the training loss):
-TensorFlow reduces them in a different order on one thread (a worker) than on several
-(this test process), so they may differ in the last bits; every other column, the
-confusion matrices first, must be identical."""
+THREADED = ("best_val_value", "loss_reduction_10pct", *CALIBRATION_KEYS)
+"""Float32 sums over an epoch's rows (the validation value kept, the training loss) and
+what is computed from the network's float32 scores (Brier score, ECE): TensorFlow reduces
+in a different order on one thread (a worker) than on several (this test process), so
+they may differ in the last bits; every other column, the confusion matrices first, must
+be identical."""
 
 
 @pytest.fixture(autouse=True)
