@@ -484,9 +484,8 @@ else:
     b_rows = reports.with_labels(base.rows, all_labels)
     problems = [p for p in ASTRA_PROBLEMS if p in set(b_rows["dataset"])]
     first_look = sorted(set(b_rows.loc[b_rows["dataset"].isin(problems), "repeat"]))
-    chapter6 = reports.with_labels(load_run_or_none("astra").rows, all_labels)
-    chapter6 = chapter6[chapter6["method"].isin(["BCE", "GMN", "GMN-ASTra", "RUSBoost"])
-                        & chapter6["repeat"].isin(first_look)]
+    chapter6 = astra_rows[astra_rows["method"].isin(["BCE", "GMN", "GMN-ASTra", "RUSBoost"])
+                          & astra_rows["repeat"].isin(first_look)]
     both = pd.concat([chapter6, b_rows[b_rows["dataset"].isin(problems)
                                        & b_rows["repeat"].isin(first_look)]])
     show(both.pivot_table(index="method", columns="dataset", values="g_mean")
@@ -578,8 +577,7 @@ if full_base is None or full_base.rows.empty:
         "not been applied; until then the first look above is the evidence.*"))
 else:
     b45 = reports.with_labels(full_base.rows, all_labels)
-    reference = pd.concat([rows, reports.with_labels(load_run_or_none("astra").rows,
-                                                     all_labels)])
+    reference = pd.concat([rows, astra_rows])
     reference = reference[reference["method"].isin(["BCE", "GMN", "GMN-ASTra", "RUSBoost"])]
     folds45 = b45[["dataset", "repeat", "fold"]].drop_duplicates()  # the same folds only
     both45 = pd.concat([reference.merge(folds45, on=["dataset", "repeat", "fold"]), b45])
@@ -687,8 +685,8 @@ else:
     glue("calibration_bce_epoch0",
          float((c_rows.loc[c_rows["method"] == "BCE", "selected_epoch"] == 0).mean()))
     glue("calibration_prevalence", Markdown(f"{prevalence.min():.2%} to {prevalence.max():.2%}"))
-    shared = c_rows.merge(reports.with_labels(load_run_or_none("astra").rows, all_labels),
-                          on=["dataset", "method", "repeat", "fold"], suffixes=("", "_6"))
+    shared = c_rows.merge(astra_rows, on=["dataset", "method", "repeat", "fold"],
+                          suffixes=("", "_6"))
     cells = ["tn", "fp", "fn", "tp"]
     glue("calibration_same_cells", int((shared[cells].to_numpy()
                                         == shared[[c + "_6" for c in cells]].to_numpy())

@@ -45,10 +45,6 @@ def float64_demoted(dtype) -> bool:
     )
 
 
-def _float64_demoted(x) -> bool:
-    return float64_demoted(x.dtype)
-
-
 def to_tensor(x, dtype=None):
     """``ops.convert_to_tensor``, but a NumPy scalar keeps its dtype on every backend.
 
@@ -67,7 +63,7 @@ def divide_no_nan(x1, x2):
     float64 input; there the quotient is formed from ``where`` and ``/``, which keep it.
     """
     x1, x2 = to_tensor(x1), to_tensor(x2)
-    if not (_float64_demoted(x1) or _float64_demoted(x2)):
+    if not (float64_demoted(x1.dtype) or float64_demoted(x2.dtype)):
         return ops.divide_no_nan(x1, x2)
     zero = ops.equal(x2, 0)
     q = x1 / ops.where(zero, ops.ones_like(x2), x2)
@@ -100,7 +96,7 @@ def mean(x, axis=None):
     There ``sum / count`` is used instead; elsewhere ``ops.mean`` itself.
     """
     x = ops.convert_to_tensor(x)
-    if not _float64_demoted(x):
+    if not float64_demoted(x.dtype):
         return ops.mean(x, axis=axis)
     if axis is None:
         count = math.prod(x.shape)
