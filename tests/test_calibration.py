@@ -9,6 +9,7 @@ import pytest
 
 from cmloss.core.evaluation import (
     CALIBRATION_KEYS,
+    ECE_BINS,
     brier_score,
     calibration_summary,
     expected_calibration_error,
@@ -98,3 +99,17 @@ def test_calibration_summary_is_nan_where_it_is_undefined():
     assert np.isfinite(no_validation["ece"]) and np.isnan(no_validation["ece_isotonic"])
     bad_val = calibration_summary(y, p, y[:50], np.full(50, np.inf))
     assert np.isnan(bad_val["brier_isotonic"])
+
+
+def test_runner_reliability_bins_are_nan_only_for_scores_that_are_not_probabilities():
+    from types import SimpleNamespace
+
+    from cmloss.experiments.runner import _reliability
+
+    y, split = np.array([0, 1, 0, 1]), SimpleNamespace(test=np.arange(4))
+    linear = _reliability(SimpleNamespace(test_scores=np.array([0.1, 1.5, 0.2, 0.9])), split, y)
+    assert linear.shape == (ECE_BINS, 3) and np.isnan(linear).all()
+    bins = _reliability(SimpleNamespace(test_scores=np.array([0.1, 0.8, 0.2, 1.0])), split, y)
+    assert bins[:, 0].sum() == 4 and bins[:, 1].sum() == 2
+    with pytest.raises(ValueError, match="y_true"):  # bad labels are an error, not NaN
+        _reliability(SimpleNamespace(test_scores=np.full(4, 0.5)), split, np.array([0, 2, 0, 1]))

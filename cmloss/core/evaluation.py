@@ -22,6 +22,7 @@ __all__ = [
     "brier_score",
     "expected_calibration_error",
     "reliability_bins",
+    "are_probabilities",
     "ECE_BINS",
     "Calibrator",
     "fit_calibrator",
@@ -94,6 +95,17 @@ def _float64(x) -> np.ndarray:
     if not isinstance(x, (list, tuple, np.ndarray, float, int)):
         x = ops.convert_to_numpy(x)
     return np.asarray(x, np.float64).reshape(-1)
+
+
+def are_probabilities(scores) -> bool:
+    """Whether ``scores`` are finite and within [0, 1], as the calibration measures need
+    (a linear output, or a diverged network's NaN, is not).
+
+    >>> are_probabilities([0.0, 0.5, 1.0]), are_probabilities([0.2, float("nan")])
+    (True, False)
+    """
+    p = _float64(scores)
+    return bool(np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all())
 
 
 def _probabilities(y_true, y_prob, sample_weight):
@@ -276,9 +288,9 @@ def calibration_summary(y_test, test_scores, y_val=None, val_scores=None,
     (0.125, True)
     """
     out = dict.fromkeys(CALIBRATION_KEYS, float("nan"))
-    p = _float64(test_scores)
-    if not (np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()):
+    if not are_probabilities(test_scores):
         return out
+    p = _float64(test_scores)
     out["brier"] = brier_score(y_test, p)
     out["ece"] = expected_calibration_error(y_test, p)
     if val_scores is None:

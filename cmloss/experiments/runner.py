@@ -35,6 +35,7 @@ import numpy as np
 from cmloss.core import cm_metrics
 from cmloss.core.evaluation import (
     ECE_BINS,
+    are_probabilities,
     calibration_summary,
     evaluate,
     reliability_bins,
@@ -235,10 +236,9 @@ def _calibration(result, split, y) -> dict:
 def _reliability(result, split, y) -> np.ndarray:
     """:func:`~cmloss.core.evaluation.reliability_bins` of the test scores (NaN where they
     are not probabilities, as in :func:`_calibration`)."""
-    try:
-        return reliability_bins(y[split.test], result.test_scores)
-    except ValueError:
+    if not are_probabilities(result.test_scores):
         return np.full((ECE_BINS, 3), np.nan)
+    return reliability_bins(y[split.test], result.test_scores)
 
 
 def _network_methods(experiment, unit, n_features):
