@@ -41,6 +41,16 @@ def test_c1_half_way_towards_the_paper_explains_a_gap():
     assert table["cause found"].iloc[0] == "not explained (1 tried; closest: c, -20%)"
 
 
+def test_a_candidate_that_barely_moves_a_gap_away_reads_0_percent_not_minus_0():
+    ours = _rows([0.5, 0.5])
+    cand = ledger.Candidate("c", _rows([0.4998] * 2, method="bce-astra-x",
+                                       cells=[(9, 2, 1, 3)] * 2), "-x")
+    effects = ledger.explained_gaps(_comparison(0.5, 1.0), ledger.paired_candidate(ours, cand),
+                                    metrics=("g_mean",))
+    table = ledger.ledger_table(_comparison(0.5, 1.0), effects, ["c"])
+    assert table["cause found"].iloc[0] == "not explained (1 tried; closest: c, 0%)"
+
+
 def test_cells_within_one_std_are_not_in_the_ledger():
     ours = _rows([0.5, 0.5])
     cand = ledger.Candidate("c", _rows([0.9, 0.9], cells=[(9, 2, 1, 3)] * 2))

@@ -132,18 +132,23 @@ def ledger_table(comparison: pd.DataFrame, effects: pd.DataFrame,
                        & (effects["metric"] == gap.metric)]
         explaining = mine[mine["explains"]]
         if len(explaining):
-            cause = "; ".join(f"{e.candidate} (closes {e.moved_fraction:.0%})"
+            cause = "; ".join(f"{e.candidate} (closes {_percent(e.moved_fraction)})"
                               for e in explaining.itertuples())
         elif len(mine):  # every candidate's share is in ``effects``; name the closest
             best = mine.loc[mine["moved_fraction"].idxmax()]
             cause = (f"not explained ({len(mine)} tried; closest: {best.candidate}, "
-                     f"{best.moved_fraction:.0%})")
+                     f"{_percent(best.moved_fraction)})")
         else:
             cause = f"not explained (no candidate changes this method; tried: {', '.join(tried)})"
         rows.append({"dataset": gap.dataset, "method": gap.method, "metric": gap.metric,
                      "ours": gap.ours_mean, "paper": gap.paper_mean,
                      "diff in paper std": gap.diff_in_std, "cause found": cause})
     return pd.DataFrame(rows)
+
+
+def _percent(fraction: float) -> str:
+    """``fraction`` as a whole percentage, without "-0%" for a tiny negative one."""
+    return f"{round(fraction, 2) + 0.0:.0%}"
 
 
 def nonfinite_folds(run_path: str | Path, rows: pd.DataFrame) -> dict:
