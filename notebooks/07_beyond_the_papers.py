@@ -571,6 +571,7 @@ BASELINE_45_PAIRS = [("BCE-tuned", "GMN"), ("BCE-tuned", "GMN-ASTra"),
                      ("Focal", "GMN"), ("BCE-weighted", "GMN"), ("LogReg-tuned", "GMN")]
 full_base = None if QUICK_RERUN else load_run_or_none("baselines")
 base45_verdicts = {}
+base45_signs = pd.DataFrame()
 if full_base is None or full_base.rows.empty:
     glue("baselines45_verdict", Markdown(
         "*`results/baselines` holds no results in this build yet, so the criterion above has "
@@ -608,6 +609,7 @@ else:
                                 rope=0.01, missing="drop")
         show(decision_table(signs45), index=False)
         signs_by = signs45.set_index(["metric", "method_a", "method_b"])
+        base45_signs = signs45
         for metric in ("g_mean", "mcc"):
             for other in ("GMN", "GMN-ASTra", "RUSBoost"):
                 decision = signs_by.loc[(metric, "BCE-tuned", other), "decision"]
@@ -861,6 +863,16 @@ recommendation += (" Add ASTra's output to GMN: across the datasets GMN-ASTra is
                    "G-mean." if direction["g_mean"] == "a" else
                    " Leave ASTra's output out: across the datasets it does not improve GMN's "
                    f"G-mean ({verdict(astra_sign.loc['g_mean'])}).")
+if len(base45_signs):  # what the rule did not ask about, noted after the run
+    against_gmn = base45_signs[base45_signs["method_b"] == "GMN"].set_index(
+        ["method_a", "metric"], drop=False)
+    recommendation += " Noted after the run, outside the rule (sign tests against GMN): " + \
+        "; ".join(f"{name}: on G-mean {verdict(against_gmn.loc[(name, 'g_mean')])}, on MCC "
+                  f"{verdict(against_gmn.loc[(name, 'mcc')])}"
+                  for name in ("BCE-weighted", "LogReg-tuned")) + "."
+    if against_gmn.loc[("BCE-weighted", "mcc"), "decision"] == "a":
+        recommendation += (" So where MCC decides, a BCE network with balanced class weights "
+                           "is the better start.")
 glue("recommendation", Markdown(recommendation[0].upper() + recommendation[1:]))
 glue("ir_band_low", Markdown(band_words(0)))
 glue("ir_band_high", Markdown(band_words(n_bands - 1)))

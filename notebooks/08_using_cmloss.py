@@ -448,7 +448,7 @@ empty.round(1)  # percentage of batches without a positive
 # |---|---|---|
 # | mild imbalance, no single metric | BCE on a sigmoid output | AnyLoss for your metric |
 # | one metric decides (F1, MCC, ...) | AnyLoss for that metric | SOL for the same metric |
-# | extreme imbalance, few positives | GMN on a sigmoid output | GMN-ASTra, BCE-ASTra |
+# | extreme imbalance, few positives | GMN on a sigmoid output | class-weighted BCE, GMN-ASTra |
 # | rare positives in mini-batches | batches with several positives, or full batch | BCE-ASTra |
 #
 # In cmloss: AnyLoss is `FBetaLoss`, `GMeanLoss`, `BalancedAccuracyLoss`, `MCCLoss`,
