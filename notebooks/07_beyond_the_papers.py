@@ -539,10 +539,8 @@ else:
 # two scores. A tuned threshold needs a validation set with enough positives; the
 # confusion-matrix losses need none.
 #
-# Five problems are too few for a verdict across datasets; the 45-problem run
-# (`python -m cmloss.experiments run baselines --full --small-first` into
-# `results/baselines`; `--plan` prints its projected wall time, many hours on two cores)
-# will give the sign test. This first look is `run baselines --full --datasets
+# Five problems are too few for a verdict across datasets; the next section's 45-problem
+# run gives the sign test. This first look is `run baselines --full --datasets
 # skin-588 skin-4000 cod-763 cod-3500 ijcnn-971 --repeats 2 --out
 # results/baselines-first-look`.
 
@@ -562,8 +560,9 @@ else:
 # short of* it if it decides for the other method, and is *undecided against* it
 # otherwise. Per problem, the correlated t-tests of chapter 6 (rope 0.01) count wins, ties,
 # losses and undecided pairs over all 45 problems. The run: `python -m
-# cmloss.experiments run baselines --full --small-first` (resumable; `--plan` prints its
-# projected wall time, many hours on two cores), into `results/baselines`.
+# cmloss.experiments run baselines --full --workers 2` into `results/baselines`
+# (resumable; `--plan` projects its wall time for your machine, and the run's
+# `provenance.json` records the time it took).
 
 # %%
 BASELINE_45_PAIRS = [("BCE-tuned", "GMN"), ("BCE-tuned", "GMN-ASTra"),
